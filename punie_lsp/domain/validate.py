@@ -1,0 +1,239 @@
+"""Run the domain rules over files or a whole project, and apply their automatic fixes.
+
+The project index always covers the whole workspace (cross-file rules need every registration and
+component), while issues are reported only for the files asked about.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from punie_lsp.config import DomainSettings
+from punie_lsp.domain.context import ModuleContext, ProjectIndex
+from punie_lsp.domain.issues import DomainIssue, DomainValidationResult
+from punie_lsp.domain.rules import RULES, Family, Rule
+from punie_lsp.exceptions import WorkspaceError
+from punie_lsp.tools.context import ToolContext
+from punie_lsp.tools.files import unified_diff
+
+__all__ = (
+    "MAX_DOMAIN_BYTES",
+    "DomainFixOutcome",
+    "LoadProblem",
+    "apply_fixes",
+    "build_index",
+    "run_rules",
+    "validate",
+)
+
+MAX_DOMAIN_BYTES = 2 * 1024 * 1024
+"""Files larger than this (2 MiB) are reported and skipped rather than parsed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadProblem:
+    """A file that could not be parsed or read, reported as an issue instead of crashing the run."""
+
+    relative: str
+    rule: str
+    message: str
+    line: int = 1
+    column: int = 1
+
+
+def _parse(root: Path, path: Path, source: str) -> ModuleContext | LoadProblem:
+    relative = path.relative_to(root).as_posix()
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return LoadProblem(
+            relative=relative,
+            rule="syntax-error",
+            message=f"cannot parse: {exc.message}",
+            line=exc.raw_line,
+            column=exc.raw_column + 1,
+        )
+    return ModuleContext(path=path, relative=relative, source=source, module=module)
+
+
+def _load(ctx: ToolContext, relative: str) -> ModuleContext | LoadProblem:
+    path = ctx.workspace.root / relative
+    try:
+        source = ctx.workspace.read_text_sync(relative, limit=MAX_DOMAIN_BYTES)
+    except WorkspaceError as exc:
+        return LoadProblem(relative=relative, rule="unreadable-file", message=str(exc))
+    return _parse(ctx.workspace.root, path, source)
+
+
+def build_index(
+    ctx: ToolContext, *, overrides: dict[str, str] | None = None
+) -> tuple[ProjectIndex, list[LoadProblem]]:
+    """Parse every Python file of the workspace into an index.
+
+    `overrides` maps relative paths to text (unsaved editor buffers) that replaces what is on disk.
+    """
+    index = ProjectIndex(root=ctx.workspace.root, tdom_version_override=ctx.settings.domain.tdom_version)
+    problems: list[LoadProblem] = []
+    overrides = overrides or {}
+    names = set(ctx.workspace.list_files_sync(".", pattern="*.py")) | set(overrides)
+    for relative in sorted(names):
+        if relative in overrides:
+            loaded = _parse(ctx.workspace.root, ctx.workspace.root / relative, overrides[relative])
+        else:
+            loaded = _load(ctx, relative)
+        if isinstance(loaded, LoadProblem):
+            problems.append(loaded)
+        else:
+            index.modules[relative] = loaded
+    return index, problems
+
+
+def _selected_rules(settings: DomainSettings, families: Iterable[Family] | None) -> list[Rule]:
+    chosen = []
+    allowed = set(families) if families is not None else None
+    for candidate in RULES.values():
+        if allowed is not None and candidate.family not in allowed:
+            continue
+        enabled = candidate.id in settings.enabled or candidate.family in settings.enabled
+        disabled = candidate.id in settings.disabled or candidate.family in settings.disabled
+        if enabled and not disabled:
+            chosen.append(candidate)
+    return chosen
+
+
+def run_rules(
+    index: ProjectIndex, modules: Iterable[ModuleContext], rules: Iterable[Rule], settings: DomainSettings
+) -> list[DomainIssue]:
+    """Run `rules` on `modules` and apply severity overrides; a crashing rule never stops the others."""
+    issues: list[DomainIssue] = []
+    rules = list(rules)
+    for module in modules:
+        for candidate in rules:
+            found = list(candidate.checker(module, index))
+            for issue in found:
+                override = settings.severity.get(issue.rule)
+                issues.append(issue.model_copy(update={"severity": override}) if override else issue)
+    issues.sort(key=lambda i: (i.file, i.line, i.column, i.rule))
+    return issues
+
+
+def _targets(ctx: ToolContext, path: str) -> list[str]:
+    target = ctx.workspace.resolve(path)
+    if not target.exists():
+        raise WorkspaceError(f"`{path}` does not exist", path=path)
+    if target.is_file():
+        return [ctx.workspace.relative(target)]
+    return ctx.workspace.list_files_sync(target, pattern="*.py")
+
+
+def _problem_issue(problem: LoadProblem) -> DomainIssue:
+    return DomainIssue(
+        rule=problem.rule,
+        severity="error",
+        message=problem.message,
+        file=problem.relative,
+        line=problem.line,
+        column=problem.column,
+        end_line=problem.line,
+        end_column=problem.column + 1,
+    )
+
+
+def validate_sync(
+    ctx: ToolContext, path: str = ".", families: Iterable[Family] | None = None
+) -> DomainValidationResult:
+    """Validate the Python files under `path` with the rules of `families` (all when None)."""
+    try:
+        targets = _targets(ctx, path)
+    except WorkspaceError as exc:
+        return DomainValidationResult(success=False, tool_error=str(exc))
+    index, problems = build_index(ctx)
+    wanted = set(targets)
+    modules = [m for m in index.iter_modules() if m.relative in wanted]
+    issues = run_rules(index, modules, _selected_rules(ctx.settings.domain, families), ctx.settings.domain)
+    issues = sorted(
+        [*(_problem_issue(p) for p in problems if p.relative in wanted), *issues],
+        key=lambda i: (i.file, i.line, i.column, i.rule),
+    )
+    errors = sum(i.severity == "error" for i in issues)
+    return DomainValidationResult(
+        success=errors == 0,
+        issues=issues,
+        issue_count=len(issues),
+        error_count=errors,
+        warning_count=sum(i.severity == "warning" for i in issues),
+        files_checked=len(targets),
+    )
+
+
+async def validate(
+    ctx: ToolContext, path: str = ".", families: Iterable[Family] | None = None
+) -> DomainValidationResult:
+    """Async twin of `validate_sync` (parsing runs in a thread so the event loop stays free)."""
+    return await asyncio.to_thread(validate_sync, ctx, path, families)
+
+
+@dataclass(kw_only=True)
+class DomainFixOutcome:
+    """What `apply_fixes` changed."""
+
+    changed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Relative path → (old text, new text) for every file that changed."""
+    fixed_rules: list[str] = field(default_factory=list)
+    """Rule IDs whose fixer changed something."""
+
+    @property
+    def diff(self) -> str:
+        """Unified diff of every change."""
+        return "".join(unified_diff(path, old, new) for path, (old, new) in sorted(self.changed.items()))
+
+
+MAX_FIX_PASSES = 5
+
+
+def apply_fixes(
+    ctx: ToolContext, paths: Iterable[str], *, rule_ids: Iterable[str] | None = None, write: bool = True
+) -> DomainFixOutcome:
+    """Apply every applicable auto-fix to the files `paths` (relative), re-running until stable.
+
+    Only rules that currently report an issue in a file get their fixer run on it, so fixers never touch
+    clean code. Files are written atomically through the workspace when `write` is True.
+    """
+    index, _ = build_index(ctx)
+    selected = [r for r in _selected_rules(ctx.settings.domain, None) if r.fixer is not None]
+    if rule_ids is not None:
+        allowed = set(rule_ids)
+        selected = [r for r in selected if r.id in allowed or r.family in allowed]
+    outcome = DomainFixOutcome()
+    for relative in paths:
+        module = index.modules.get(relative)
+        if module is None:
+            continue
+        original = module.source
+        for _ in range(MAX_FIX_PASSES):
+            issues = run_rules(index, [module], selected, ctx.settings.domain)
+            firing = [r for r in selected if any(i.rule == r.id for i in issues)]
+            changed = False
+            for candidate in firing:
+                assert candidate.fixer is not None
+                fixed = candidate.fixer(module, index)
+                if fixed.code != module.source:
+                    outcome.fixed_rules.append(candidate.id)
+                    module = ModuleContext(
+                        path=module.path, relative=relative, source=fixed.code, module=fixed
+                    )
+                    index.modules[relative] = module
+                    index._memo.clear()
+                    changed = True
+            if not changed:
+                break
+        if module.source != original:
+            outcome.changed[relative] = (original, module.source)
+            if write:
+                ctx.workspace.write_text_sync(relative, module.source)
+    return outcome
