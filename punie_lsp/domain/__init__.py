@@ -7,7 +7,10 @@ foundation and the tools layer's result types only.
 Importing the package registers every rule family.
 """
 
+from punie_lsp.domain import lifecycle_rules, middleware_rules, svcs_rules, tdom_rules
 from punie_lsp.domain.issues import DomainIssue, DomainValidationResult
 from punie_lsp.domain.rules import RULES, Rule
+
+_FAMILIES = (tdom_rules, svcs_rules, middleware_rules, lifecycle_rules)  # imported to register their rules
 
 __all__ = ("RULES", "DomainIssue", "DomainValidationResult", "Rule")

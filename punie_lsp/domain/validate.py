@@ -28,6 +28,7 @@ __all__ = (
     "apply_fixes",
     "build_index",
     "run_rules",
+    "target_files",
     "validate",
 )
 
@@ -122,7 +123,8 @@ def run_rules(
     return issues
 
 
-def _targets(ctx: ToolContext, path: str) -> list[str]:
+def target_files(ctx: ToolContext, path: str) -> list[str]:
+    """Relative paths of the Python files under `path` (one file, or a directory walked)."""
     target = ctx.workspace.resolve(path)
     if not target.exists():
         raise WorkspaceError(f"`{path}` does not exist", path=path)
@@ -149,7 +151,7 @@ def validate_sync(
 ) -> DomainValidationResult:
     """Validate the Python files under `path` with the rules of `families` (all when None)."""
     try:
-        targets = _targets(ctx, path)
+        targets = target_files(ctx, path)
     except WorkspaceError as exc:
         return DomainValidationResult(success=False, tool_error=str(exc))
     index, problems = build_index(ctx)

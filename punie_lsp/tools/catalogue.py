@@ -16,6 +16,7 @@ from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from punie_lsp.domain import tools as domain_tools
 from punie_lsp.exceptions import UserError
 from punie_lsp.tools import files, git, quality, testing
 from punie_lsp.tools.context import ToolContext
@@ -178,6 +179,19 @@ def default_catalogue() -> Catalogue:
         (git.git_status, "read", "git"),
         (git.git_diff, "read", "git"),
         (git.git_log, "read", "git"),
+        (domain_tools.validate_component, "read", "domain"),
+        (domain_tools.validate_service_registration, "read", "domain"),
+        (domain_tools.validate_middleware_chain, "read", "domain"),
+        (domain_tools.check_state_transitions, "read", "domain"),
+        (domain_tools.validate_project, "read", "domain"),
     ):
         catalogue.add(ToolSpec(name=function.__name__, function=function, risk=risk, category=category))
+    catalogue.add(
+        ToolSpec(
+            name="domain_fix",
+            function=domain_tools.domain_fix,
+            category="domain",
+            risk_when=lambda args: "read" if args.get("dry_run", False) else "write",
+        )
+    )
     return catalogue
