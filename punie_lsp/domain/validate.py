@@ -28,6 +28,7 @@ __all__ = (
     "apply_fixes",
     "build_index",
     "run_rules",
+    "selected_rules",
     "target_files",
     "validate",
 )
@@ -94,7 +95,8 @@ def build_index(
     return index, problems
 
 
-def _selected_rules(settings: DomainSettings, families: Iterable[Family] | None) -> list[Rule]:
+def selected_rules(settings: DomainSettings, families: Iterable[Family] | None) -> list[Rule]:
+    """The enabled rules of `families` (all families when None), honouring enabled/disabled settings."""
     chosen = []
     allowed = set(families) if families is not None else None
     for candidate in RULES.values():
@@ -157,7 +159,7 @@ def validate_sync(
     index, problems = build_index(ctx)
     wanted = set(targets)
     modules = [m for m in index.iter_modules() if m.relative in wanted]
-    issues = run_rules(index, modules, _selected_rules(ctx.settings.domain, families), ctx.settings.domain)
+    issues = run_rules(index, modules, selected_rules(ctx.settings.domain, families), ctx.settings.domain)
     issues = sorted(
         [*(_problem_issue(p) for p in problems if p.relative in wanted), *issues],
         key=lambda i: (i.file, i.line, i.column, i.rule),
@@ -207,7 +209,7 @@ def apply_fixes(
     clean code. Files are written atomically through the workspace when `write` is True.
     """
     index, _ = build_index(ctx)
-    selected = [r for r in _selected_rules(ctx.settings.domain, None) if r.fixer is not None]
+    selected = [r for r in selected_rules(ctx.settings.domain, None) if r.fixer is not None]
     if rule_ids is not None:
         allowed = set(rule_ids)
         selected = [r for r in selected if r.id in allowed or r.family in allowed]

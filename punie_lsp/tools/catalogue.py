@@ -9,7 +9,7 @@ sandbox stubs and the on-demand docs.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal, get_type_hints
@@ -26,7 +26,7 @@ __all__ = ("Catalogue", "Risk", "ToolArgumentError", "ToolSpec", "default_catalo
 Risk = Literal["read", "write", "high-risk"]
 """`read` runs freely; `write` and `high-risk` pass the permission gate first."""
 
-ToolFunction = Callable[..., Awaitable[BaseModel]]
+ToolFunction = Callable[..., Coroutine[Any, Any, BaseModel]]
 
 
 class ToolArgumentError(UserError):
@@ -42,7 +42,7 @@ class ToolSpec:
     function: ToolFunction
     """The implementation: `async def f(ctx: ToolContext, ...) -> Result`."""
     risk: Risk = "read"
-    """Permission class."""
+    """Permission class (the highest risk a call can have, when `risk_when` refines it per call)."""
     category: str = "general"
     """Group shown in listings (quality, files, git, domain, …)."""
     risk_when: Callable[[Mapping[str, Any]], Risk] | None = None
@@ -154,44 +154,58 @@ class Catalogue:
         return len(self.tools)
 
 
+def _write_unless(flag: str, default: bool) -> Callable[[Mapping[str, Any]], Risk]:
+    """Risk of a tool that writes only when the boolean argument `flag` is False (`check`, `dry_run`)."""
+    return lambda args: "read" if args.get(flag, default) else "write"
+
+
 def default_catalogue() -> Catalogue:
-    """Every built-in tool."""
+    """Every built-in tool, in the order they are listed to users and models."""
     catalogue = Catalogue()
-    catalogue.add(
+    # pytest_run executes the project's own tests, as an IDE's test runner does; Punie itself writes nothing.
+    specs = [
+        ToolSpec(name="typecheck", function=quality.typecheck, category="quality"),
+        ToolSpec(name="ruff_check", function=quality.ruff_check, category="quality"),
         ToolSpec(
             name="ruff_format",
             function=quality.ruff_format,
             category="quality",
-            risk_when=lambda args: "read" if args.get("check", True) else "write",
-        )
-    )
-    # pytest_run executes the project's own tests, as an IDE's test runner does; Punie writes nothing.
-    for function, risk, category in (
-        (quality.typecheck, "read", "quality"),
-        (quality.ruff_check, "read", "quality"),
-        (quality.ruff_fix, "write", "quality"),
-        (testing.pytest_run, "read", "quality"),
-        (files.file_read, "read", "files"),
-        (files.file_write, "write", "files"),
-        (files.file_edit, "write", "files"),
-        (files.file_list, "read", "files"),
-        (files.file_search, "read", "files"),
-        (git.git_status, "read", "git"),
-        (git.git_diff, "read", "git"),
-        (git.git_log, "read", "git"),
-        (domain_tools.validate_component, "read", "domain"),
-        (domain_tools.validate_service_registration, "read", "domain"),
-        (domain_tools.validate_middleware_chain, "read", "domain"),
-        (domain_tools.check_state_transitions, "read", "domain"),
-        (domain_tools.validate_project, "read", "domain"),
-    ):
-        catalogue.add(ToolSpec(name=function.__name__, function=function, risk=risk, category=category))
-    catalogue.add(
+            risk="write",
+            risk_when=_write_unless("check", True),
+        ),
+        ToolSpec(name="ruff_fix", function=quality.ruff_fix, category="quality", risk="write"),
+        ToolSpec(name="pytest_run", function=testing.pytest_run, category="quality"),
+        ToolSpec(name="file_read", function=files.file_read, category="files"),
+        ToolSpec(name="file_write", function=files.file_write, category="files", risk="write"),
+        ToolSpec(name="file_edit", function=files.file_edit, category="files", risk="write"),
+        ToolSpec(name="file_list", function=files.file_list, category="files"),
+        ToolSpec(name="file_search", function=files.file_search, category="files"),
+        ToolSpec(name="git_status", function=git.git_status, category="git"),
+        ToolSpec(name="git_diff", function=git.git_diff, category="git"),
+        ToolSpec(name="git_log", function=git.git_log, category="git"),
+        ToolSpec(name="validate_component", function=domain_tools.validate_component, category="domain"),
+        ToolSpec(
+            name="validate_service_registration",
+            function=domain_tools.validate_service_registration,
+            category="domain",
+        ),
+        ToolSpec(
+            name="validate_middleware_chain",
+            function=domain_tools.validate_middleware_chain,
+            category="domain",
+        ),
+        ToolSpec(
+            name="check_state_transitions", function=domain_tools.check_state_transitions, category="domain"
+        ),
+        ToolSpec(name="validate_project", function=domain_tools.validate_project, category="domain"),
         ToolSpec(
             name="domain_fix",
             function=domain_tools.domain_fix,
             category="domain",
-            risk_when=lambda args: "read" if args.get("dry_run", False) else "write",
-        )
-    )
+            risk="write",
+            risk_when=_write_unless("dry_run", False),
+        ),
+    ]
+    for spec in specs:
+        catalogue.add(spec)
     return catalogue
