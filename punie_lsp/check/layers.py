@@ -12,13 +12,14 @@ from punie_lsp.check.diagnostics import Diagnostic, Severity
 from punie_lsp.check.layer import CheckFile, Layer, LayerOutcome
 from punie_lsp.domain.validate import apply_fixes, build_index, run_rules, selected_rules
 from punie_lsp.exceptions import ToolError, WorkspaceError
+from punie_lsp.tools._pyversion import TSTRING_PATTERN
 from punie_lsp.tools.context import ToolContext
 from punie_lsp.tools.quality import apply_ruff_fixes, run_ruff, run_ty
 from punie_lsp.tools.results import CodeItem
 
 __all__ = ("LAYERS", "DomainLayer", "RuffLayer", "TyLayer", "syntax_gate")
 
-RUFF_ERROR_CODES = ("E9", "F63", "F7", "F82")
+RUFF_ERROR_CODES = ("E9", "F63", "F7", "F82", "invalid-syntax")
 """ruff codes that mean the code fails at run time (syntax, undefined names): reported as errors.
 Every other ruff violation is a warning: style and latent bugs do not fail `punie check`."""
 
@@ -37,7 +38,7 @@ def syntax_gate(ctx: ToolContext, path: Path) -> CheckFile | Diagnostic:
     try:
         cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        line, column = exc.raw_line, exc.raw_column + 1
+        line, column, message = _syntax_location(text, exc)
         return Diagnostic(
             path=relative,
             line=line,
@@ -46,12 +47,32 @@ def syntax_gate(ctx: ToolContext, path: Path) -> CheckFile | Diagnostic:
             end_column=column + 1,
             rule="syntax-error",
             severity="error",
-            message=exc.message,
+            message=message,
             source="syntax",
         )
     except RecursionError:
         return _file_diagnostic(relative, "syntax-error", "too deeply nested to parse")
     return CheckFile(path=path, relative=relative, text=text)
+
+
+def _syntax_location(text: str, exc: cst.ParserSyntaxError) -> tuple[int, int, str]:
+    """The best location and message for a syntax error.
+
+    libcst decides *whether* code parses (it knows t-strings on any host), but it reports where it gave
+    up, often a line late. CPython's compiler pinpoints the mistake with a clearer message, so its answer
+    is used unless it is confused by a t-string the host Python cannot parse.
+    """
+    try:
+        compile(text, "<check>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        lines = text.splitlines()
+        lineno = error.lineno or exc.raw_line
+        offending = lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+        if not TSTRING_PATTERN.search(offending):
+            return lineno, max(1, error.offset or 1), error.msg
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    return exc.raw_line, exc.raw_column + 1, exc.message
 
 
 def _file_diagnostic(relative: str, rule: str, message: str) -> Diagnostic:

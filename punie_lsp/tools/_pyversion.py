@@ -6,12 +6,12 @@ import re
 import tomllib
 from pathlib import Path
 
-__all__ = ("TSTRING_VERSION", "project_python_version", "uses_tstrings")
+__all__ = ("TSTRING_PATTERN", "TSTRING_VERSION", "project_python_version", "uses_tstrings")
 
 TSTRING_VERSION = "3.14"
 """Template strings (PEP 750) need 3.14; code that uses them is checked as 3.14."""
 
-_TSTRING = re.compile(r"""(?<![\w.'"])(?:[tT][rR]?|[rR][tT])(?:'''|\"\"\"|'|")""")
+TSTRING_PATTERN = re.compile(r"""(?<![\w.'"])(?:[tT][rR]?|[rR][tT])(?:'''|\"\"\"|'|")""")
 _REQUIRES = re.compile(r">=\s*(3\.\d+)")
 
 
@@ -22,7 +22,7 @@ def uses_tstrings(files: list[Path], *, limit: int = 2000) -> bool:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        if _TSTRING.search(text):
+        if TSTRING_PATTERN.search(text):
             return True
     return False
 

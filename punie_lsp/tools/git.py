@@ -95,6 +95,7 @@ async def git_diff(ctx: ToolContext, path: str = ".", staged: bool = False) -> G
     try:
         target = ctx.workspace.relative(path)
         extra = ["--cached"] if staged else []
+        await _git(ctx, "rev-parse", "--git-dir")  # outside a repository, `git diff` means `--no-index`
         numstat = await _git(ctx, "diff", *extra, "--numstat", "-z", "--", target)
         text = await _git(ctx, "diff", *extra, "--no-color", "--", target)
     except (ToolError, WorkspaceError) as exc:

@@ -25,6 +25,7 @@ from punie_lsp.tools.results import (
     TypeCheckError,
     TypeCheckResult,
 )
+from punie_lsp.tools.testing import project_interpreter
 
 __all__ = ("apply_ruff_fixes", "ruff_check", "ruff_fix", "ruff_format", "run_ruff", "run_ty", "typecheck")
 
@@ -92,6 +93,9 @@ async def run_ty(ctx: ToolContext, targets: list[Path]) -> TypeCheckResult:
         args = [find_binary("ty"), "check", "--output-format", "gitlab", "--no-progress", "--color", "never"]
         if version:
             args += ["--python-version", version]
+        interpreter = project_interpreter(ctx.workspace.root)
+        if len(interpreter) == 1:  # a venv of the project, or Punie's own when the project has none
+            args += ["--python", interpreter[0]]
         args += ["--project", str(ctx.workspace.root), *map(str, targets)]
         proc = await run_process(args, cwd=ctx.workspace.root, timeout=STATIC_TIMEOUT)
         if proc.returncode not in (0, 1):
@@ -173,7 +177,7 @@ def _violations(ctx: ToolContext, raw: Any) -> list[RuffViolation]:
                 column=start.column,
                 end_line=end.row if end else None,
                 end_column=end.column if end else None,
-                code=item.code or "syntax-error",
+                code=item.code or "invalid-syntax",
                 message=item.message,
                 fixable=item.fix is not None and item.fix.applicability == "safe",
                 url=item.url,

@@ -118,7 +118,7 @@ async def pytest_run(
         with tempfile.TemporaryDirectory(prefix="punie-pytest-") as tmp:
             report = Path(tmp) / "junit.xml"
             args = [*interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
-            args += ["-o", "junit_family=xunit1", "-o", "junit_logging=no"]
+            args += ["-o", "junit_family=xunit1", "-o", "junit_logging=no", "--continue-on-collection-errors"]
             selectors = [ctx.workspace.relative(target)]
             if select:
                 if "::" in select or select.endswith(".py"):
