@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -285,36 +286,33 @@ async def apply_ruff_fixes(ctx: ToolContext, targets: list[Path]) -> FixResult:
     )
 
 
+_DIFF_HEADER = re.compile(r"^--- (?:a/)?(.+?)(?:\t.*)?$", re.M)
+
+
 async def ruff_format(ctx: ToolContext, path: str = ".", check: bool = True) -> FormatResult:
     """Check (default) or apply ruff formatting on `path`; `files` lists what would change or changed."""
     try:
         target = _existing(ctx, path)
         binary = find_binary("ruff")
-        args = [binary, "format", "--check", "--output-format", "json", "--no-cache", str(target)]
-        proc = await run_process(args, cwd=ctx.workspace.root, timeout=STATIC_TIMEOUT)
-        if proc.returncode not in (0, 1):
-            raise ToolError(f"`ruff format` failed (exit {proc.returncode}): {_first_problem(proc)}")
-        raw = _load_json(proc, "ruff format")
-        files = sorted({_relative(ctx, str(entry["filename"])) for entry in raw})
-        before = _snapshot(ctx, target)
         if check:
-            diff_proc = await run_process(
+            proc = await run_process(
                 [binary, "format", "--diff", "--no-cache", str(target)],
                 cwd=ctx.workspace.root,
                 timeout=STATIC_TIMEOUT,
             )
-            diff = diff_proc.stdout
-        else:
-            write = await run_process(
-                [binary, "format", "--no-cache", str(target)], cwd=ctx.workspace.root, timeout=STATIC_TIMEOUT
+            if proc.returncode not in (0, 1):
+                raise ToolError(f"`ruff format` failed (exit {proc.returncode}): {_first_problem(proc)}")
+            files = sorted({_relative(ctx, name) for name in _DIFF_HEADER.findall(proc.stdout)})
+            return FormatResult(
+                success=not files, check=True, files=files, file_count=len(files), diff=proc.stdout
             )
-            if write.returncode != 0:
-                raise ToolError(f"`ruff format` failed (exit {write.returncode}): {_first_problem(write)}")
-            files, diff = _diff(before, _snapshot(ctx, target))
+        before = _snapshot(ctx, target)
+        proc = await run_process(
+            [binary, "format", "--no-cache", str(target)], cwd=ctx.workspace.root, timeout=STATIC_TIMEOUT
+        )
+        if proc.returncode != 0:
+            raise ToolError(f"`ruff format` failed (exit {proc.returncode}): {_first_problem(proc)}")
+        files, diff = _diff(before, _snapshot(ctx, target))
     except (ToolError, WorkspaceError) as exc:
         return FormatResult(success=False, check=check, tool_error=str(exc))
-    except (KeyError, TypeError) as exc:
-        return FormatResult(success=False, check=check, tool_error=f"unexpected ruff format output: {exc!r}")
-    return FormatResult(
-        success=not files if check else True, check=check, files=files, file_count=len(files), diff=diff
-    )
+    return FormatResult(success=True, check=False, files=files, file_count=len(files), diff=diff)

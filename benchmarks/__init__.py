@@ -1,0 +1,1 @@
+"""Benchmarks with their own runner (`benchmarks/run.py`); not part of the test run."""
