@@ -18,7 +18,8 @@ from punie_lsp import __version__
 from punie_lsp._render import render_result
 from punie_lsp.check import parse_layers, run_check
 from punie_lsp.exceptions import PunieError
-from punie_lsp.tools import ToolContext, default_catalogue
+from punie_lsp.tools import ToolContext
+from punie_lsp.tools.catalogue import default_catalogue
 
 __all__ = ("app", "main")
 

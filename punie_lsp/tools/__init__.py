@@ -1,10 +1,11 @@
-"""Typed tools: the quality triad, files and git, and the catalogue that defines them once.
+"""Typed tools: the quality triad, files and git; `punie_lsp.tools.catalogue` defines them all once.
 
 Ownership: this layer runs external tools and reads the workspace; it knows nothing of models, sandboxes
-or editors. Domain validators live in `punie_lsp.domain` and register into the same catalogue.
+or editors. Domain validators live in `punie_lsp.domain`; the catalogue (which gathers both) is imported
+from `punie_lsp.tools.catalogue` rather than re-exported here, so the domain layer can use the result
+types without an import cycle.
 """
 
-from punie_lsp.tools.catalogue import Catalogue, Risk, ToolArgumentError, ToolSpec, default_catalogue
 from punie_lsp.tools.context import ToolContext
 from punie_lsp.tools.results import (
     FixResult,
@@ -16,16 +17,11 @@ from punie_lsp.tools.results import (
 )
 
 __all__ = (
-    "Catalogue",
     "FixResult",
     "FormatResult",
-    "Risk",
     "RuffResult",
     "TestResult",
-    "ToolArgumentError",
     "ToolContext",
     "ToolResult",
-    "ToolSpec",
     "TypeCheckResult",
-    "default_catalogue",
 )

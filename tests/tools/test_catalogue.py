@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from punie_lsp.tools import ToolArgumentError, ToolContext, default_catalogue
+from punie_lsp.tools import ToolContext
+from punie_lsp.tools.catalogue import ToolArgumentError, default_catalogue
 from punie_lsp.tools.results import ToolResult
 
 
