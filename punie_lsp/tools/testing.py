@@ -104,22 +104,23 @@ async def pytest_run(
 ) -> TestResult:
     """Run the tests under `path` with the project's interpreter and report every test's outcome.
 
-    `select` narrows the run: a node id (`tests/test_app.py::test_home`) or a `-k` expression
-    (`"home and not slow"`). `timeout` defaults to the project's `test_timeout` setting.
+    `path` is a directory, a file or a node id (`tests/test_app.py::test_home`). `select` narrows the
+    run: a node id or a `-k` expression (`"home and not slow"`). `timeout` defaults to the project's `test_timeout` setting.
     """
     limit = timeout if timeout is not None else ctx.settings.test_timeout
     root = ctx.workspace.root
     interpreter = project_interpreter(root)
     shown = " ".join(interpreter)
+    file_part, node_sep, node_rest = path.partition("::")
     try:
-        target = ctx.workspace.resolve(path)
+        target = ctx.workspace.resolve(file_part)
         if not target.exists():
-            raise WorkspaceError(f"`{path}` does not exist", path=path)
+            raise WorkspaceError(f"`{file_part}` does not exist", path=path)
         with tempfile.TemporaryDirectory(prefix="punie-pytest-") as tmp:
             report = Path(tmp) / "junit.xml"
             args = [*interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
             args += ["-o", "junit_family=xunit1", "-o", "junit_logging=no", "--continue-on-collection-errors"]
-            selectors = [ctx.workspace.relative(target)]
+            selectors = [ctx.workspace.relative(target) + (node_sep + node_rest if node_sep else "")]
             if select:
                 if "::" in select or select.endswith(".py"):
                     selectors = [select]

@@ -90,3 +90,9 @@ async def test_uv_project_runs_through_uv(tmp_path: Path) -> None:
     """A project with a uv.lock and no venv is run with `uv run`."""
     (tmp_path / "uv.lock").write_text("")
     assert project_interpreter(tmp_path)[1:3] == ["run", "--frozen"]
+
+
+async def test_path_may_be_a_node_id(copy_fixture: Callable[[str], Path]) -> None:
+    """A node id given as `path` runs just that test."""
+    result = await pytest_run(ToolContext.for_root(copy_fixture("webapp")), "tests/test_app.py::test_bad_id_is_400")
+    assert [t.node_id for t in result.tests] == ["tests/test_app.py::test_bad_id_is_400"]

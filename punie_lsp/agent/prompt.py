@@ -1,0 +1,117 @@
+"""The system prompt: who Punie is, how Code Mode works, and one line per tool and per skill.
+
+Full tool stubs and skill bodies are *not* in the prompt (progressive disclosure): the model loads them
+with `tool_docs(name)` and `load_skill(name)`. Runtime, evaluation and training export all build the
+prompt here, so the model is always served the format it was trained on.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Iterable
+
+from punie_lsp.sandbox import BlockResult
+from punie_lsp.skills import Skill
+from punie_lsp.tools.catalogue import ToolSpec
+
+__all__ = ("CODE_MODE_TOOL", "format_block_result", "json_tools_prompt", "system_prompt", "tool_line")
+
+CODE_MODE_TOOL = "run_code"
+"""The one tool a Code Mode model calls; its single parameter is `code`."""
+
+_CODE_MODE = """\
+You are Punie, a local coding agent for Python web development (tdom, svcs, svcs-di/Hopscotch,
+tdom-svcs middleware). You work in the project at `{root}`.
+
+How you act: call the tool `run_code` with one Python block in its `code` parameter. Inside the block,
+call the tools below as plain functions (no `await`, no imports needed). Each returns a typed object you
+read by field: `r = typecheck("src")`, then `r.error_count`, `for e in r.errors: print(e.file, e.line,
+e.message)`. The value of the block's last expression and everything it prints come back to you.
+Variables persist between blocks. Each block is type-checked against the tool stubs before it runs; a
+wrong field name or argument comes back as an error for you to fix. The sandbox has no file, network or
+environment access except through these tools, and supports plain functions, loops, comprehensions,
+dicts, lists, f-strings, `json`, `re`, `math` (no class inheritance, generators or `del`). Every result
+has `success` and `tool_error` (set when the tool itself could not run). Write tools ask the user first;
+a refusal raises `PermissionError` in the block.
+
+Tools (`tool_docs("name")` gives full signatures and result fields):
+{tools}
+
+Skills (call `load_skill("name")` and follow it before such work):
+{skills}
+
+Rules:
+- Look before you change: read files and run the checks that matter before editing.
+- Edit with `file_edit(path, old, new)` using exact text; use `file_write` only for new files.
+- After changing code, run the quality triad (typecheck, ruff_check, pytest_run) and the domain
+  validators on what you touched, and fix what they report.
+- Ground every claim in tool results: quote counts, files and lines from the fields you read.
+- If no tool is needed, answer directly in plain text.
+- Finish with a short summary of what you found or changed."""
+
+_JSON_TOOLS = """\
+You are Punie, a local coding agent for Python web development (tdom, svcs, svcs-di/Hopscotch,
+tdom-svcs middleware). You work in the project at `{root}`.
+
+Call the tools you are given to inspect, check and change the project; each returns a JSON object with
+`success`, `tool_error` (set when the tool itself could not run) and typed fields. Write tools ask the
+user first. Ground every claim in tool results, and finish with a short summary.
+
+Skills (call `load_skill` with the name and follow it before such work):
+{skills}"""
+
+
+def _default(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value).replace("'", '"')
+    return repr(value)
+
+
+def tool_line(spec: ToolSpec) -> str:
+    """One prompt line: `- name(required, optional=default) -> Result: summary`."""
+    params = []
+    for param in spec.signature.parameters.values():
+        if param.default is inspect.Parameter.empty:
+            params.append(param.name)
+        else:
+            params.append(f"{param.name}={_default(param.default)}")
+    return f"- {spec.name}({', '.join(params)}) -> {spec.result_type.__name__}: {spec.summary}"
+
+
+def _skill_lines(skills: Iterable[Skill]) -> str:
+    lines = [f"- {skill.name}: {skill.description}" for skill in skills]
+    return "\n".join(lines) or "- (none)"
+
+
+def system_prompt(*, root: str, tools: Iterable[ToolSpec], skills: Iterable[Skill]) -> str:
+    """The Code Mode system prompt for a project."""
+    return _CODE_MODE.format(
+        root=root, tools="\n".join(tool_line(s) for s in tools), skills=_skill_lines(skills)
+    )
+
+
+def json_tools_prompt(*, root: str, skills: Iterable[Skill]) -> str:
+    """The system prompt for models that call JSON tools instead of writing Code Mode blocks."""
+    return _JSON_TOOLS.format(root=root, skills=_skill_lines(skills))
+
+
+def format_block_result(result: BlockResult) -> str:
+    """What the model reads after a successful block: printed output, then the last expression's value.
+
+    Shared by runtime and training export so the model always sees the same shape.
+    """
+    parts: list[str] = []
+    if result.stdout:
+        parts.append(f"Output:\n{result.stdout.rstrip()}")
+    if result.value is not None:
+        value = (
+            result.value if isinstance(result.value, str) else json.dumps(result.value, ensure_ascii=False)
+        )
+        parts.append(f"Result:\n{value}")
+    if result.defined_tools:
+        parts.append(f"Defined tools: {', '.join(result.defined_tools)}")
+    if not parts:
+        calls = len(result.tool_calls)
+        parts.append(f"The block ran ({calls} tool call{'s' if calls != 1 else ''}) and returned nothing.")
+    return "\n\n".join(parts)
