@@ -16,8 +16,19 @@ import typer
 
 from punie_lsp import __version__
 from punie_lsp._render import render_result
+from punie_lsp.agent.ask import ask_once
+from punie_lsp.agent.events import AgentEvent, ToolFinished
+from punie_lsp.agent.permissions import Mode
+from punie_lsp.agent.session import AgentConfig
 from punie_lsp.check import parse_layers, run_check
-from punie_lsp.exceptions import PunieError
+from punie_lsp.config import find_project_root, load_settings
+from punie_lsp.domain import RULES
+from punie_lsp.domain.inspect import inspect_project, render_inspection
+from punie_lsp.exceptions import PunieError, UserError
+from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
+from punie_lsp.models import SPEC_GRAMMAR
+from punie_lsp.sandbox import to_jsonable
+from punie_lsp.terminal import TerminalRenderer, ask_in_terminal
 from punie_lsp.tools import ToolContext
 from punie_lsp.tools.catalogue import default_catalogue
 
@@ -132,6 +143,165 @@ def tool(
         typer.echo(render_result(result))
     tool_error = getattr(result, "tool_error", None)
     raise typer.Exit(2 if tool_error else 0 if getattr(result, "success", True) else 1)
+
+
+@app.command()
+def ask(
+    prompt: Annotated[str, typer.Argument(help="What you want Punie to do or answer.")],
+    model: Annotated[str | None, typer.Option("--model", help="Model spec (see `punie model info`).")] = None,
+    cwd: Annotated[Path, typer.Option("--cwd", help="Project directory.")] = Path(),
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Allow write and high-risk tools without asking.")
+    ] = False,
+    mode: Annotated[
+        Mode, typer.Option("--mode", help="ask, accept-edits, plan (read-only) or trust.")
+    ] = "ask",
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "text",
+    json_tools: Annotated[
+        bool,
+        typer.Option("--json-tools", help="Offer JSON tools instead of Code Mode (for models without it)."),
+    ] = False,
+) -> None:
+    """Ask Punie: it streams the answer and shows each tool call; writes ask first unless --yes."""
+    events: list[AgentEvent] = []
+    renderer = TerminalRenderer() if output_format == "text" else None
+
+    async def on_event(event: AgentEvent) -> None:
+        events.append(event)
+        if renderer is not None:
+            await renderer(event)
+
+    try:
+        result = asyncio.run(
+            ask_once(
+                prompt,
+                cwd=cwd,
+                model_spec=model,
+                mode="trust" if yes else mode,
+                ask=ask_in_terminal,
+                on_event=on_event,
+                config=AgentConfig(code_mode=not json_tools),
+            )
+        )
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    if output_format == "json":
+        calls = [
+            {"name": e.name, "args": to_jsonable(dict(e.args)), "ok": e.ok, "denied": e.denied}
+            for e in events
+            if isinstance(e, ToolFinished)
+        ]
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": result.stop_reason == "end_turn",
+                    "output": result.output,
+                    "stop_reason": result.stop_reason,
+                    "error": result.error,
+                    "tool_calls": calls,
+                    "usage": {
+                        "input_tokens": result.usage.input_tokens,
+                        "output_tokens": result.usage.output_tokens,
+                        "requests": result.usage.requests,
+                    },
+                },
+                indent=2,
+            )
+        )
+    raise typer.Exit(0 if result.stop_reason == "end_turn" else 1)
+
+
+model_app = typer.Typer(help="Choose and inspect models.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("list")
+def model_list() -> None:
+    """List installed models and the active model spec."""
+    settings = load_settings(find_project_root(Path.cwd()))
+    typer.echo(f"active: {settings.model}")
+    for path in installed_models(settings.punie_home):
+        typer.echo(f"installed: mlx:{path}")
+    typer.echo("spec grammar:\n" + SPEC_GRAMMAR)
+
+
+@model_app.command("use")
+def model_use(spec: Annotated[str, typer.Argument(help="The model spec to make the default.")]) -> None:
+    """Make SPEC the default model (written to PUNIE_HOME/config.toml)."""
+    try:
+        path = use_model(spec)
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"default model is now {spec} ({path})")
+
+
+@model_app.command("info")
+def model_info(
+    spec: Annotated[str | None, typer.Argument(help="A model spec (default: the active one).")] = None,
+) -> None:
+    """Explain a model spec: backend, target, availability."""
+    try:
+        settings = load_settings(find_project_root(Path.cwd()))
+        details = describe_model(spec or settings.model, punie_home=settings.punie_home)
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"spec: {spec or settings.model}")
+    for key, value in details.items():
+        typer.echo(f"{key}: {value}")
+
+
+@app.command()
+def doctor(cwd: Annotated[Path, typer.Option("--cwd", help="Project directory.")] = Path()) -> None:
+    """Report what is installed, which model is configured and which editor configs exist."""
+    try:
+        settings = load_settings(find_project_root(cwd))
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    marks = {"ok": "✔", "warn": "!", "missing": "✘"}
+    for check in doctor_checks(settings):
+        typer.echo(f"{marks.get(check.status, '?')} {check.name:16} {check.detail}")
+
+
+domain_app = typer.Typer(help="Domain tools: what a project contains.", no_args_is_help=True)
+app.add_typer(domain_app, name="domain")
+rules_app = typer.Typer(help="The domain rule catalogue.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@domain_app.command("inspect")
+def domain_inspect(
+    path: Annotated[Path, typer.Argument(help="Project or file to inspect.")] = Path(),
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "text",
+) -> None:
+    """List the components, services, middleware and lifecycles in a project."""
+    try:
+        if not path.exists():
+            raise UserError(f"`{path}` does not exist")
+        ctx = ToolContext.for_root(find_project_root(path))
+        found = inspect_project(ctx, str(path.resolve()))
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(found.model_dump_json(indent=2) if output_format == "json" else render_inspection(found))
+
+
+@rules_app.command("list")
+def rules_list(
+    family: Annotated[str | None, typer.Option("--family", help="TDOM, SVC, MW or LC.")] = None,
+) -> None:
+    """List every domain rule: ID, severity, fixability and title."""
+    for rule in RULES.values():
+        if family is None or rule.family == family.upper():
+            fix = "fix" if rule.fixer is not None else "   "
+            typer.echo(f"{rule.id:8} {rule.severity:7} {fix}  {rule.title}")
+
+
+@rules_app.command("show")
+def rules_show(rule_id: Annotated[str, typer.Argument(help="A rule ID such as TDOM001.")]) -> None:
+    """Explain one rule: what, why, a bad and a good example, and how it is fixed."""
+    rule = RULES.get(rule_id.upper())
+    if rule is None:
+        raise _fail(f"unknown rule `{rule_id}`; `punie rules list` shows them all")
+    typer.echo(rule.docs_markdown())
 
 
 def main() -> None:

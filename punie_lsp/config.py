@@ -1,6 +1,7 @@
 """Settings: where Punie keeps its data, which model it uses, and per-project options.
 
-Resolution order (later wins): built-in defaults, `[tool.punie]` in the project's `pyproject.toml`,
+Resolution order (later wins): built-in defaults, the user's `PUNIE_HOME/config.toml`, `[tool.punie]` in
+the project's `pyproject.toml`,
 `.punie/config.toml` in the project, then environment variables (`PUNIE_HOME`, `PUNIE_MODEL`).
 """
 
@@ -21,6 +22,7 @@ __all__ = (
     "default_punie_home",
     "find_project_root",
     "load_settings",
+    "user_config_path",
 )
 
 DEFAULT_MODEL = "punie-tiny"
@@ -71,6 +73,11 @@ class ProjectSettings(BaseModel):
     """The project root these settings were read for (None when read without a project)."""
 
 
+def user_config_path() -> Path:
+    """`PUNIE_HOME/config.toml`: the user's defaults (`punie model use` writes the model here)."""
+    return default_punie_home() / "config.toml"
+
+
 def find_project_root(start: Path) -> Path:
     """Walk up from `start` to the nearest directory holding `pyproject.toml`, `.punie/` or `.git`.
 
@@ -113,6 +120,10 @@ def load_settings(root: Path | None = None) -> ProjectSettings:
     """
     data: dict[str, Any] = {}
     sources: list[Path] = []
+    user = user_config_path()
+    if user.is_file():
+        data = _merge(data, _read_toml(user))
+        sources.append(user)
     if root is not None:
         pyproject = root / "pyproject.toml"
         if pyproject.is_file():

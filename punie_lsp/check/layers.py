@@ -50,6 +50,8 @@ def syntax_gate(ctx: ToolContext, path: Path) -> CheckFile | Diagnostic:
             message=message,
             source="syntax",
         )
+    except (cst.CSTLogicError, cst.CSTValidationError) as exc:  # e.g. implicitly concatenated t-strings
+        return _file_diagnostic(relative, "syntax-error", f"cannot parse: {exc}")
     except RecursionError:
         return _file_diagnostic(relative, "syntax-error", "too deeply nested to parse")
     return CheckFile(path=path, relative=relative, text=text)

@@ -73,8 +73,10 @@ class ModuleContext:
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
         """Fully resolved dotted names `node` may refer to (`{"tdom.html"}`); empty when unknown."""
-        names: set[QualifiedName] = self._qualified.get(node, set())
-        return {name.name for name in names}
+        names: Any = self._qualified.get(node, set())
+        # libcst stores QualifiedNameProvider results as lazy values (`LazyValue`), resolved on call.
+        resolved: set[QualifiedName] = names() if callable(names) else names
+        return {name.name for name in resolved}
 
     def refers_to(self, node: cst.CSTNode, *qualified: str) -> bool:
         """Whether `node` resolves to one of the `qualified` dotted names."""

@@ -60,6 +60,8 @@ def _parse(root: Path, path: Path, source: str) -> ModuleContext | LoadProblem:
             line=exc.raw_line,
             column=exc.raw_column + 1,
         )
+    except (cst.CSTLogicError, cst.CSTValidationError) as exc:  # libcst rejects e.g. `t"a" t"b"` this way
+        return LoadProblem(relative=relative, rule="syntax-error", message=f"cannot parse: {exc}")
     return ModuleContext(path=path, relative=relative, source=source, module=module)
 
 
