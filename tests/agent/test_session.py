@@ -32,9 +32,9 @@ from punie_lsp.agent.events import (
 )
 from punie_lsp.agent.permissions import ModePolicy
 from punie_lsp.agent.session import AgentConfig, PunieSession
+from punie_lsp.models.scripted import scripted_model as scripted
 from punie_lsp.sandbox import PermissionRequest
 from punie_lsp.tools.context import ToolContext
-from tests.agent.scripted import scripted
 
 models.ALLOW_MODEL_REQUESTS = False
 

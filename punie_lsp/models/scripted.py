@@ -1,7 +1,7 @@
-"""A scripted model for agent tests: one plain function decides each response; it also streams.
+"""A scripted model (the test double of the models layer): one plain function decides each response.
 
-pydantic-ai's `FunctionModel` needs a separate stream function for streamed requests; `scripted()` derives
-it from the same script, streaming text in small chunks and tool calls as one delta each.
+pydantic-ai's `FunctionModel` needs a separate stream function for streamed requests; `scripted_model()`
+derives it from the same script, streaming text in small chunks and tool calls as one delta each.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator, Callable
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
+__all__ = ("Script", "scripted_model")
+
 Script = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
+"""Decides the next response from the history and the offered tools."""
 
 
-def scripted(script: Script, *, chunk: int = 4) -> FunctionModel:
+def scripted_model(script: Script, *, chunk: int = 4) -> FunctionModel:
     """A `FunctionModel` answering with `script` both with and without streaming."""
 
     async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str | DeltaToolCalls]:
