@@ -170,7 +170,12 @@ class ProjectIndex:
             for requirement in requirements:
                 name = re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
                 if name == "tdom":
-                    return parse_version(requirement[len(name) :])
+                    spec = requirement[len(name) :]
+                    version = parse_version(spec)
+                    # `tdom<0.1.16` names the first version *not* allowed: the project runs on an older one.
+                    if version is not None and re.match(r"\s*<(?!=)", spec) and version[2] > 0:
+                        return version[0], version[1], version[2] - 1
+                    return version
         return None
 
     @property

@@ -7,6 +7,7 @@ component), while issues are reported only for the files asked about.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = (
     "target_files",
     "validate",
 )
+
+logger = logging.getLogger(__name__)
 
 MAX_DOMAIN_BYTES = 2 * 1024 * 1024
 """Files larger than this (2 MiB) are reported and skipped rather than parsed."""
@@ -119,12 +122,29 @@ def run_rules(
     rules = list(rules)
     for module in modules:
         for candidate in rules:
-            found = list(candidate.checker(module, index))
+            try:
+                found = list(candidate.checker(module, index))
+            except Exception as exc:  # a bug in one rule must not hide the findings of the others
+                logger.exception("rule %s crashed on %s", candidate.id, module.relative)
+                found = [_crash_issue(candidate.id, module.relative, exc)]
             for issue in found:
                 override = settings.severity.get(issue.rule)
                 issues.append(issue.model_copy(update={"severity": override}) if override else issue)
     issues.sort(key=lambda i: (i.file, i.line, i.column, i.rule))
     return issues
+
+
+def _crash_issue(rule_id: str, relative: str, exc: Exception) -> DomainIssue:
+    return DomainIssue(
+        rule="internal-error",
+        severity="warning",
+        message=f"rule {rule_id} crashed on this file ({type(exc).__name__}: {exc}); please report it",
+        file=relative,
+        line=1,
+        column=1,
+        end_line=1,
+        end_column=1,
+    )
 
 
 def target_files(ctx: ToolContext, path: str) -> list[str]:
