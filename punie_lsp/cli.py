@@ -24,6 +24,7 @@ from punie_lsp.check import parse_layers, run_check
 from punie_lsp.config import find_project_root, load_settings
 from punie_lsp.domain import RULES
 from punie_lsp.domain.inspect import inspect_project, render_inspection
+from punie_lsp.domain.rules import catalogue_markdown
 from punie_lsp.exceptions import PunieError, UserError
 from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
 from punie_lsp.models import SPEC_GRAMMAR
@@ -296,9 +297,15 @@ def rules_list(
 
 
 @rules_app.command("show")
-def rules_show(rule_id: Annotated[str, typer.Argument(help="A rule ID such as TDOM001.")]) -> None:
-    """Explain one rule: what, why, a bad and a good example, and how it is fixed."""
-    rule = RULES.get(rule_id.upper())
+def rules_show(
+    rule_id: Annotated[str | None, typer.Argument(help="A rule ID such as TDOM001.")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="Every rule, as one Markdown document.")] = False,
+) -> None:
+    """Explain one rule (or --all): what, why, a bad and a good example, and how it is fixed."""
+    if show_all:
+        typer.echo(catalogue_markdown(), nl=False)
+        return
+    rule = RULES.get((rule_id or "").upper())
     if rule is None:
         raise _fail(f"unknown rule `{rule_id}`; `punie rules list` shows them all")
     typer.echo(rule.docs_markdown())

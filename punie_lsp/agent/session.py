@@ -8,6 +8,7 @@ consumes the same events (`punie_lsp.agent.events`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -25,8 +26,11 @@ from pydantic_ai.exceptions import (
 )
 from pydantic_ai.messages import (
     ModelMessage,
+    ModelRequest,
+    ModelResponse,
     PartDeltaEvent,
     PartStartEvent,
+    RetryFeedbackPart,
     TextPart,
     TextPartDelta,
     ThinkingPart,
@@ -58,6 +62,7 @@ from punie_lsp.agent.events import (
 from punie_lsp.agent.permissions import ModePolicy
 from punie_lsp.agent.prompt import CODE_MODE_TOOL, format_block_result, json_tools_prompt, system_prompt
 from punie_lsp.exceptions import PunieError
+from punie_lsp.models import malformed_tool_call, retry_prompt
 from punie_lsp.sandbox import (
     BlockResult,
     CodeSandbox,
@@ -230,7 +235,7 @@ class PunieSession:
             )
         else:
             tools.extend(_json_tool(spec, retries=self.config.tool_retries) for spec in self.catalogue)
-        return Agent(
+        agent: Agent[_Deps, str] = Agent(
             self.model,
             instructions=self.instructions,
             deps_type=_Deps,
@@ -238,8 +243,36 @@ class PunieSession:
             retries=self.config.tool_retries,
             capabilities=[ProcessHistory(self._fit_history)],
         )
+        return agent
+
+    async def _explain_malformed_calls(self, messages: list[ModelMessage]) -> list[ModelMessage]:
+        """Replace pydantic-ai's generic "return text or call a tool" after a broken tool call.
+
+        A backend that could not read the model's tool call leaves a report on the response; the model is
+        told exactly what was wrong and shown the expected format, which is what lets it correct itself.
+        """
+        fixed: list[ModelMessage] = []
+        for index, message in enumerate(messages):
+            previous = messages[index - 1] if index else None
+            report = malformed_tool_call(previous) if isinstance(previous, ModelResponse) else None
+            if report is not None and isinstance(message, ModelRequest):
+                parts = []
+                for part in message.parts:
+                    if isinstance(part, RetryFeedbackPart) and part.content != retry_prompt(report):
+                        part = dataclasses.replace(part, content=retry_prompt(report))
+                        await self._emit(
+                            RetryScheduled(
+                                attempt=(part.retry.attempt if part.retry else None) or 1,
+                                message=retry_prompt(report),
+                            )
+                        )
+                    parts.append(part)
+                message = dataclasses.replace(message, parts=parts)
+            fixed.append(message)
+        return fixed
 
     async def _fit_history(self, messages: list[ModelMessage]) -> list[ModelMessage]:
+        messages = await self._explain_malformed_calls(messages)
         budget = self.context_window - self.config.reserve_tokens
         kept, dropped = trim_history(messages, budget_tokens=budget, extra_chars=len(self.instructions))
         estimated = estimate_tokens(kept, extra_chars=len(self.instructions))

@@ -19,7 +19,17 @@ from punie_lsp.domain.issues import DomainIssue, Severity
 if TYPE_CHECKING:
     from punie_lsp.domain.context import ModuleContext, ProjectIndex
 
-__all__ = ("RULES", "Checker", "Family", "Fixer", "Rule", "fixer_for", "rule", "rules_in")
+__all__ = (
+    "RULES",
+    "Checker",
+    "Family",
+    "Fixer",
+    "Rule",
+    "catalogue_markdown",
+    "fixer_for",
+    "rule",
+    "rules_in",
+)
 
 Family = Literal["TDOM", "SVC", "MW", "LC"]
 Checker = Callable[["ModuleContext", "ProjectIndex"], Iterable[DomainIssue]]
@@ -136,6 +146,28 @@ def fixer_for(id: str) -> Callable[[Fixer], Fixer]:
         return fixer
 
     return attach
+
+
+_FAMILY_TITLES = {
+    "TDOM": "Components (`validate_component`)",
+    "SVC": "Service registration (`validate_service_registration`)",
+    "MW": "Middleware chain (`validate_middleware_chain`)",
+    "LC": "Lifecycle / state transitions (`check_state_transitions`)",
+}
+
+
+def catalogue_markdown() -> str:
+    """Every rule's documentation as one Markdown document (the source of `docs/rules.md`)."""
+    parts = [
+        "# Domain rule reference",
+        "",
+        "Generated from the rule registry by `punie rules show --all`; the same text serves",
+        "`punie rules show ID`, the editor's hover and the model's on-demand docs.",
+    ]
+    for family, title in _FAMILY_TITLES.items():
+        parts += ["", f"## {title}", ""]
+        parts += [r.docs_markdown() + "\n" for r in RULES.values() if r.family == family]
+    return "\n".join(parts).rstrip("\n") + "\n"
 
 
 def rules_in(selection: Iterable[str]) -> list[Rule]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -314,3 +315,24 @@ async def test_request_limit_stops_a_runaway_turn(planted: ToolContext) -> None:
 def test_request_and_messages_types() -> None:
     """The scripted model's messages are pydantic-ai's own types (the history round-trips)."""
     assert ModelRequest.__name__ == "ModelRequest"
+
+
+async def test_malformed_tool_call_is_retried(planted: ToolContext, tmp_path: Path) -> None:
+    """A broken tool call from the model (unclosed XML) goes back as a retry with the expected format."""
+    from punie_lsp.models import ReplayModel
+
+    turns = [
+        "<tool_call>\n<function=run_code>\n<parameter=code>\nr = ruff_check('.')\n",
+        "<tool_call>\n<function=run_code>\n<parameter=code>\nruff_check('.').violation_count\n"
+        "</parameter>\n</function>\n</tool_call>",
+        "Two violations.",
+    ]
+    replay = tmp_path / "turns.jsonl"
+    replay.write_text("".join(json.dumps({"content": t}) + "\n" for t in turns))
+    recorder = Recorder()
+    async with PunieSession(model=ReplayModel(replay), ctx=planted) as session:
+        result = await session.prompt("lint", on_event=recorder)
+    assert result.output == "Two violations."
+    retry = recorder.of(RetryScheduled)[0]
+    assert "could not be read" in retry.message and "<function=run_code>" in retry.message
+    assert [e.name for e in recorder.of(ToolFinished)] == ["ruff_check"]
