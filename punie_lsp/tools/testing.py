@@ -105,7 +105,8 @@ async def pytest_run(
     """Run the tests under `path` with the project's interpreter and report every test's outcome.
 
     `path` is a directory, a file or a node id (`tests/test_app.py::test_home`). `select` narrows the
-    run: a node id or a `-k` expression (`"home and not slow"`). `timeout` defaults to the project's `test_timeout` setting.
+    run: a node id or a `-k` expression (`"home and not slow"`). `timeout` defaults to the project's
+    `test_timeout` setting.
     """
     limit = timeout if timeout is not None else ctx.settings.test_timeout
     root = ctx.workspace.root

@@ -94,5 +94,6 @@ async def test_uv_project_runs_through_uv(tmp_path: Path) -> None:
 
 async def test_path_may_be_a_node_id(copy_fixture: Callable[[str], Path]) -> None:
     """A node id given as `path` runs just that test."""
-    result = await pytest_run(ToolContext.for_root(copy_fixture("webapp")), "tests/test_app.py::test_bad_id_is_400")
+    ctx = ToolContext.for_root(copy_fixture("webapp"))
+    result = await pytest_run(ctx, "tests/test_app.py::test_bad_id_is_400")
     assert [t.node_id for t in result.tests] == ["tests/test_app.py::test_bad_id_is_400"]
