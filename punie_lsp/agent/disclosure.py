@@ -80,7 +80,7 @@ def _docs_catalogue() -> Catalogue:
 
 
 async def tool_docs(ctx: ToolContext, name: str) -> ToolDocsResult:
-    """Full signature, docstring and result fields of the tool `name`."""
+    """Full signature, docs and result fields of a tool."""
     del ctx
     catalogue = _docs_catalogue()
     if name not in catalogue:
@@ -93,7 +93,7 @@ async def tool_docs(ctx: ToolContext, name: str) -> ToolDocsResult:
 
 
 async def load_skill(ctx: ToolContext, name: str) -> SkillResult:
-    """The instructions of the skill `name` (project and organisation skills override shipped ones)."""
+    """The instructions of a skill."""
     skills, _ = discover_skills(ctx.workspace.root, ctx.settings.punie_home)
     skill = skills.get(name)
     if skill is None:
@@ -110,7 +110,7 @@ async def load_skill(ctx: ToolContext, name: str) -> SkillResult:
 
 
 async def update_plan(ctx: ToolContext, steps: list[str], completed: int = 0) -> PlanResult:
-    """Show the plan: `steps` in order, the first `completed` done and the next one in progress."""
+    """Show the plan: `steps`, the first `completed` of them done."""
     del ctx
     if not 0 <= completed <= len(steps):
         return PlanResult(success=False, tool_error=f"completed must be between 0 and {len(steps)}")

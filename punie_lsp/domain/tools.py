@@ -24,27 +24,27 @@ __all__ = (
 
 
 async def validate_component(ctx: ToolContext, path: str = ".") -> DomainValidationResult:
-    """Check tdom components under `path` (rules TDOM001–TDOM016): templates, props, children, DI."""
+    """tdom component rules (TDOM001–016): templates, props, children, DI."""
     return await validate(ctx, path, ["TDOM"])
 
 
 async def validate_service_registration(ctx: ToolContext, path: str = ".") -> DomainValidationResult:
-    """Check svcs / svcs-di / Hopscotch registrations under `path` (rules SVC001–SVC015)."""
+    """svcs / svcs-di / Hopscotch registration rules (SVC001–015)."""
     return await validate(ctx, path, ["SVC"])
 
 
 async def validate_middleware_chain(ctx: ToolContext, path: str = ".") -> DomainValidationResult:
-    """Check tdom-svcs middleware under `path` (rules MW001–MW012): signatures, priorities, chains."""
+    """Middleware rules (MW001–012): signatures, priorities, chains."""
     return await validate(ctx, path, ["MW"])
 
 
 async def check_state_transitions(ctx: ToolContext, path: str = ".") -> DomainValidationResult:
-    """Check lifecycles under `path` (rules LC001–LC012): registry, container and middleware props."""
+    """Lifecycle rules (LC001–012): registries, containers, props chains."""
     return await validate(ctx, path, ["LC"])
 
 
 async def validate_project(ctx: ToolContext, path: str = ".") -> DomainValidationResult:
-    """Run every domain rule on `path` (default: the whole project)."""
+    """Every domain rule, on the whole project by default."""
     return await validate(ctx, path, None)
 
 
@@ -80,5 +80,5 @@ def _fix_sync(ctx: ToolContext, path: str, rules: list[str] | None, dry_run: boo
 async def domain_fix(
     ctx: ToolContext, path: str = ".", rules: list[str] | None = None, dry_run: bool = False
 ) -> DomainFixResult:
-    """Apply the automatic domain fixes under `path` (optionally only `rules`); `dry_run` only diffs."""
+    """Apply domain auto-fixes (optionally only `rules`); `dry_run` only diffs."""
     return await asyncio.to_thread(_fix_sync, ctx, path, rules, dry_run)

@@ -35,7 +35,7 @@ def unified_diff(path: str, old: str, new: str) -> str:
 async def file_read(
     ctx: ToolContext, path: str, start_line: int | None = None, end_line: int | None = None
 ) -> FileReadResult:
-    """Read a text file, or only lines `start_line`..`end_line` (1-based, inclusive)."""
+    """Read a text file, or lines `start_line`..`end_line` (1-based)."""
     try:
         text = await ctx.workspace.read_text(path)
         rel = ctx.workspace.relative(path)
@@ -55,7 +55,7 @@ async def file_read(
 
 
 async def file_write(ctx: ToolContext, path: str, content: str) -> FileWriteResult:
-    """Create or overwrite a text file with `content` (atomic; parents are created)."""
+    """Create or overwrite a text file (atomic)."""
     if len(content) > MAX_WRITE_CHARS:
         return FileWriteResult(
             success=False,
@@ -120,7 +120,7 @@ async def file_edit(
 async def file_list(
     ctx: ToolContext, path: str = ".", pattern: str = "*", limit: int = 1000
 ) -> FileListResult:
-    """List files under `path` whose names match the glob `pattern` (ignoring VCS, venvs and caches)."""
+    """List files matching a glob (VCS data, venvs and caches skipped)."""
     bounded = max(1, min(limit, 10_000))
     try:
         files = await ctx.workspace.list_files(path, pattern=pattern, limit=bounded + 1)
@@ -157,7 +157,7 @@ def _search_sync(
 async def file_search(
     ctx: ToolContext, pattern: str, path: str = ".", glob: str = "*.py", regex: bool = False, limit: int = 200
 ) -> SearchResult:
-    """Find lines containing `pattern` (plain text, or a regular expression with `regex=True`)."""
+    """Find lines containing `pattern` (text, or a regex with `regex=True`)."""
     if not pattern:
         return SearchResult(success=False, tool_error="`pattern` must not be empty")
     try:

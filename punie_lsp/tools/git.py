@@ -91,7 +91,7 @@ async def git_status(ctx: ToolContext) -> GitStatusResult:
 
 
 async def git_diff(ctx: ToolContext, path: str = ".", staged: bool = False) -> GitDiffResult:
-    """The diff of the work tree against the index (or of the index against HEAD with `staged=True`)."""
+    """Diff of the work tree (or of the index with `staged=True`)."""
     try:
         target = ctx.workspace.relative(path)
         extra = ["--cached"] if staged else []
@@ -117,7 +117,7 @@ async def git_diff(ctx: ToolContext, path: str = ".", staged: bool = False) -> G
 
 
 async def git_log(ctx: ToolContext, limit: int = 10, path: str = ".") -> GitLogResult:
-    """The newest `limit` commits (1 to 500), optionally only those touching `path`."""
+    """The newest `limit` commits (1 to 500), optionally for one path."""
     if not 1 <= limit <= 500:
         return GitLogResult(success=False, tool_error=f"limit must be between 1 and 500, got {limit}")
     try:

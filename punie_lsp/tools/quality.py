@@ -74,7 +74,7 @@ _TY_SEVERITY = {"info": "info", "minor": "warning", "major": "error", "critical"
 
 
 async def typecheck(ctx: ToolContext, path: str = ".") -> TypeCheckResult:
-    """Type-check `path` (a file or directory in the workspace) with ty.
+    """Type-check a file or directory with ty.
 
     The Python version comes from the project settings, else 3.14 when the code uses t-strings, else the
     project's `requires-python`.
@@ -212,7 +212,7 @@ def _existing(ctx: ToolContext, path: str) -> Path:
 
 
 async def ruff_check(ctx: ToolContext, path: str = ".") -> RuffResult:
-    """Lint `path` with ruff (the project's own ruff configuration applies)."""
+    """Lint with ruff (the project's ruff configuration applies)."""
     try:
         violations = await run_ruff(ctx, [_existing(ctx, path)])
     except (ToolError, WorkspaceError) as exc:
@@ -251,7 +251,7 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> tuple[list[str], str
 
 
 async def ruff_fix(ctx: ToolContext, path: str = ".") -> FixResult:
-    """Apply ruff's safe fixes to `path` and report exactly what changed."""
+    """Apply ruff's safe fixes and report what changed."""
     try:
         target = _existing(ctx, path)
     except WorkspaceError as exc:
@@ -290,7 +290,7 @@ _DIFF_HEADER = re.compile(r"^--- (?:a/)?(.+?)(?:\t.*)?$", re.M)
 
 
 async def ruff_format(ctx: ToolContext, path: str = ".", check: bool = True) -> FormatResult:
-    """Check (default) or apply ruff formatting on `path`; `files` lists what would change or changed."""
+    """Check (default) or apply ruff formatting; `files` lists the changes."""
     try:
         target = _existing(ctx, path)
         binary = find_binary("ruff")

@@ -102,7 +102,7 @@ async def pytest_run(
     select: str | None = None,
     timeout: float | None = None,
 ) -> TestResult:
-    """Run the tests under `path` with the project's interpreter and report every test's outcome.
+    """Run pytest with the project's interpreter; every test's outcome.
 
     `path` is a directory, a file or a node id (`tests/test_app.py::test_home`). `select` narrows the
     run: a node id or a `-k` expression (`"home and not slow"`). `timeout` defaults to the project's
