@@ -29,6 +29,7 @@ from punie_lsp.exceptions import PunieError, UserError
 from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
 from punie_lsp.models import SPEC_GRAMMAR
 from punie_lsp.sandbox import to_jsonable
+from punie_lsp.sandbox.cli import app as code_app
 from punie_lsp.terminal import TerminalRenderer, ask_in_terminal
 from punie_lsp.tools import ToolContext
 from punie_lsp.tools.catalogue import default_catalogue
@@ -212,6 +213,7 @@ def ask(
     raise typer.Exit(0 if result.stop_reason == "end_turn" else 1)
 
 
+app.add_typer(code_app, name="code")
 model_app = typer.Typer(help="Choose and inspect models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
