@@ -19,5 +19,6 @@ def test_readme_has_two_commands_and_ci_runs_the_test_command() -> None:
     assert len(commands) == 2
     main_job, tests = commands
     assert "punie" in main_job
-    assert "pytest" in tests
+    assert "scripts/test" in tests
+    assert "pytest" in (ROOT / "scripts" / "test").read_text()
     assert tests in (ROOT / ".ci" / "run").read_text()
