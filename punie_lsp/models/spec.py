@@ -28,6 +28,7 @@ from punie_lsp.exceptions import UserError
 from punie_lsp.models.mlx import MLXModel
 from punie_lsp.models.openai_compat import PRESETS, openai_compat_model
 from punie_lsp.models.replay import ReplayModel
+from punie_lsp.models.tiny import enable_fast_blas, install_on_first_use
 
 __all__ = (
     "SPEC_GRAMMAR",
@@ -183,17 +184,22 @@ def resolve_model(spec: str, *, punie_home: Path, fenced_code_calls: bool = Fals
     Raises:
         ModelSpecError: the spec does not follow the grammar.
         UserError: the spec names a local file or directory that does not exist, or `punie-tiny` is not
-            installed yet.
+            installed and cannot be installed now (see `punie_lsp.models.tiny.install_on_first_use`).
     """
     parsed = parse_model_spec(spec)
     match parsed:
         case PunieTinySpec():
             directory = punie_tiny_dir(punie_home)
             if not (directory / "config.json").is_file():
-                raise UserError(
-                    f"The offline default model `{PUNIE_TINY}` is not installed (looked in `{directory}`). "
-                    f"Choose a model with `--model`, one of:\n{SPEC_GRAMMAR}"
-                )
+                try:
+                    install_on_first_use(punie_home)
+                except UserError as error:
+                    raise UserError(
+                        f"The offline default model `{PUNIE_TINY}` is not installed "
+                        f"(looked in `{directory}`): {error}.\n"
+                        f"Or choose a model with `--model`, one of:\n{SPEC_GRAMMAR}"
+                    ) from error
+            enable_fast_blas()
             return MLXModel(directory, fenced_code_calls=fenced_code_calls)
         case MLXSpec(model=model):
             path = Path(model).expanduser()
@@ -202,6 +208,7 @@ def resolve_model(spec: str, *, punie_home: Path, fenced_code_calls: bool = Fals
                 raise UserError(
                     f"No MLX model at `{path}` (a model directory holds `config.json` and weights)."
                 )
+            enable_fast_blas()
             return MLXModel(path if looks_local else model, fenced_code_calls=fenced_code_calls)
         case OpenAICompatSpec(base_url=base_url, model=model, preset=preset):
             return openai_compat_model(
