@@ -53,7 +53,7 @@ def test_punie_blas_off_and_bad_paths_keep_the_reference(tmp_path: Path) -> None
 
 
 def _require_openblas() -> Path:
-    """OpenBLAS must be installed for these tests (`scripts/test` installs it as root); fail clearly if not."""
+    """OpenBLAS must be installed for these tests (`scripts/test` installs it); fail clearly if not."""
     assert FOUND is not None, f"no OpenBLAS here: {WHY}; install Debian's libopenblas0-pthread"
     return FOUND
 
