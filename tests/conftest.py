@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from punie_lsp.models.tiny.blas import enable_fast_blas
+
+enable_fast_blas()  # before anything imports MLX: the tiny-model tests run on OpenBLAS, as users do
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 
