@@ -18,7 +18,6 @@ import typer
 from punie_lsp import __version__
 from punie_lsp._render import render_result
 from punie_lsp.acp import AcpOptions, run_acp_agent
-from punie_lsp.agent.ask import ask_once
 from punie_lsp.agent.events import AgentEvent, ToolFinished
 from punie_lsp.agent.permissions import Mode
 from punie_lsp.agent.session import AgentConfig
@@ -28,6 +27,8 @@ from punie_lsp.domain import RULES
 from punie_lsp.domain.inspect import inspect_project, render_inspection
 from punie_lsp.domain.rules import catalogue_markdown
 from punie_lsp.exceptions import PunieError, UserError
+from punie_lsp.flywheel.cli import app as data_app
+from punie_lsp.flywheel.oneshot import ask_once
 from punie_lsp.init_editor import Editor, init_editor
 from punie_lsp.lsp import serve_stdio
 from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
@@ -266,6 +267,7 @@ def lsp() -> None:
 
 
 app.add_typer(code_app, name="code")
+app.add_typer(data_app, name="data")
 model_app = typer.Typer(help="Choose and inspect models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 

@@ -1,4 +1,7 @@
-"""One-shot runs: a prompt in, an answer out, in a project (what `punie ask` and editor commands use)."""
+"""One-shot runs: a prompt in, an answer out, captured as a trace (`punie ask`, editor commands).
+
+It lives in the workflow layer because it composes the agent with the flywheel's capture.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from punie_lsp.agent.events import EventHandler
 from punie_lsp.agent.permissions import Mode, ModePolicy
 from punie_lsp.agent.session import AgentConfig, PunieSession, TurnResult
 from punie_lsp.config import find_project_root
+from punie_lsp.flywheel.capture import capture_session
 from punie_lsp.models import resolve_model
 from punie_lsp.sandbox import PermissionPolicy, deny_all
 from punie_lsp.tools.context import ToolContext
@@ -33,5 +37,8 @@ async def ask_once(
     ctx = ToolContext.for_root(find_project_root(cwd))
     model = resolve_model(model_spec or ctx.settings.model, punie_home=ctx.settings.punie_home)
     policy = ModePolicy(mode=mode, ask=ask)
-    async with PunieSession(model=model, ctx=ctx, policy=policy, config=config) as session:
-        return await session.prompt(prompt, on_event=on_event)
+    async with (
+        PunieSession(model=model, ctx=ctx, policy=policy, config=config) as session,
+        capture_session(session, model_spec=model_spec or ctx.settings.model, front_end="ask") as capture,
+    ):
+        return await capture.prompt(prompt, on_event=on_event)
