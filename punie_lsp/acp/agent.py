@@ -81,6 +81,7 @@ from punie_lsp.agent.permissions import MODES, Mode, ModePolicy
 from punie_lsp.agent.session import AgentConfig, PunieSession
 from punie_lsp.config import default_punie_home, load_settings
 from punie_lsp.exceptions import PunieError
+from punie_lsp.flywheel.capture import Capture, capture_session
 from punie_lsp.models import resolve_model
 from punie_lsp.sandbox import PermissionRequest
 from punie_lsp.tools.context import ToolContext
@@ -193,6 +194,8 @@ class _Live:
     record: SessionRecord
     session: PunieSession
     stack: contextlib.AsyncExitStack
+    capture: Capture
+    """The flywheel's trace of this session (every turn and feedback signal)."""
     running: asyncio.Task[Any] | None = None
     command: asyncio.Task[None] | None = None
     mapper: UpdateMapper | None = None
@@ -353,7 +356,11 @@ class PunieAcpAgent(Agent):
         except PunieError as exc:
             await stack.aclose()
             raise RequestError(-32603, f"the agent could not start: {exc}") from exc
-        live = _Live(record=record, session=session, stack=stack)
+        spec = self.options.model_spec or ctx.settings.model
+        capture = await stack.enter_async_context(
+            capture_session(session, model_spec=spec, front_end="acp", session_id=session_id)
+        )
+        live = _Live(record=record, session=session, stack=stack, capture=capture)
         holder["live"] = live
         self._live[session_id] = live
         return live
@@ -645,7 +652,7 @@ class PunieAcpAgent(Agent):
             for update in updates:
                 await self._send(live, update)
 
-        result = await live.session.prompt(text, on_event=on_event)
+        result = await live.capture.prompt(text, on_event=on_event)
         turn.stop_reason = result.stop_reason
         turn.output = result.output
         turn.error = result.error
@@ -678,7 +685,9 @@ class PunieAcpAgent(Agent):
             for update in await mapper.updates(event):
                 await self._send(live, update)
 
-        context = CommandContext(session=live.session, record=live.record, say=say, emit=emit)
+        context = CommandContext(
+            session=live.session, record=live.record, say=say, emit=emit, capture=live.capture
+        )
         live.command = asyncio.get_running_loop().create_task(run_command(name, argument, context))
         stop = "end_turn"
         try:

@@ -21,6 +21,7 @@ from punie_lsp.agent.events import EventHandler, ToolFinished, ToolStarted
 from punie_lsp.agent.session import PunieSession
 from punie_lsp.check import run_check
 from punie_lsp.exceptions import PunieError
+from punie_lsp.flywheel.capture import Capture
 from punie_lsp.tools.results import TestResult
 
 __all__ = ("COMMANDS", "CommandContext", "available_commands", "parse_command", "run_command")
@@ -88,6 +89,8 @@ class CommandContext:
     """Shows text in the panel (and records it in the turn)."""
     emit: EventHandler
     """Shows a tool call (the same mapping as the model's calls)."""
+    capture: Capture | None = None
+    """The flywheel trace of the session: feedback is recorded there too, tied to the turn."""
 
 
 def _help() -> str:
@@ -207,16 +210,25 @@ async def _feedback(ctx: CommandContext, name: str, argument: str) -> None:
                 await ctx.say("Say what the answer should have been: `/correct <the right answer>`.")
                 return
             turn.feedback.append(FeedbackRecord(kind="correct", text=argument))
+            if ctx.capture is not None:
+                await ctx.capture.signal("correct", text=argument)
             await ctx.say("Thanks: the correction is recorded with that answer.")
         case "add":
+            if not argument:
+                await ctx.say("Say what to add to that answer: `/add <the refinement>`.")
+                return
             turn.feedback.append(FeedbackRecord(kind="add", text=argument))
-            await ctx.say("Recorded: that turn is kept as an example.")
+            if ctx.capture is not None:
+                await ctx.capture.signal("add", text=argument)
+            await ctx.say("Recorded: the refinement is kept with that answer.")
         case "rate":
             score, _, comment = argument.partition(" ")
             if not score.isdigit() or not 1 <= int(score) <= 5:
                 await ctx.say("Rate with a number from 1 to 5: `/rate 4 good fix, slow`.")
                 return
             turn.feedback.append(FeedbackRecord(kind="rate", rating=int(score), text=comment.strip()))
+            if ctx.capture is not None:
+                await ctx.capture.signal("rate", rating=int(score), text=comment.strip())
             await ctx.say(f"Recorded: {score}/5 for that answer.")
         case _:
             raise AssertionError(name)

@@ -16,6 +16,8 @@ import acp
 import pytest
 from acp import RequestError
 
+from punie_lsp.flywheel.schema import SignalRecord
+from punie_lsp.flywheel.store import read_records
 from tests.acp.conftest import EDITOR_CAPABILITIES, Agent, tool_call
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -297,6 +299,14 @@ async def test_feedback_is_recorded_with_its_turn(agent: Agent, project: MakePro
         ("rate", "wrong sum", 2),
     ]
     assert "from 1 to 5" in agent.client.text(session_id)
+    traces = [p for p in (agent.home / "training_data").rglob(f"{session_id}.jsonl")]
+    assert len(traces) == 1, "the turn and its feedback are captured for the flywheel"
+    signals = [r for r in read_records(traces[0]) if isinstance(r, SignalRecord)]
+    assert [(s.kind, s.text, s.rating) for s in signals] == [
+        ("correct", "It is 42.", None),
+        ("add", "good question", None),
+        ("rate", "wrong sum", 2),
+    ]
 
 
 async def test_list_sessions_and_close(agent: Agent, project: MakeProject) -> None:
