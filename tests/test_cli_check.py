@@ -161,3 +161,15 @@ def test_list_and_version() -> None:
     listed = punie("tool", "--list")
     assert "file_write" in listed.stdout and "write" in listed.stdout
     assert punie("--version").stdout.startswith("punie ")
+
+
+def test_cli_import_stays_light() -> None:
+    """Importing the CLI (for `--help`, `--version`) loads none of the heavy layers."""
+    probe = (
+        "import sys, punie_lsp.cli\n"
+        "names = ('pydantic_ai', 'libcst', 'acp', 'pygls', 'mlx', 'pydantic_monty')\n"
+        "heavy = [m for m in names if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -8,6 +8,7 @@ or I/O error.
 
 from __future__ import annotations
 
+import importlib
 import json
 import statistics
 import sys
@@ -16,29 +17,32 @@ from collections import Counter
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import click
 import msgspec
 import typer
 
 from punie_lsp.config import default_punie_home
-from punie_lsp.flywheel.curate import (
-    DATASETS,
-    Example,
-    content_id,
-    curate,
-    curated_path,
-    dedupe_examples,
-    read_curated,
-    turn_verdict,
-    write_curated,
-)
-from punie_lsp.flywheel.export import Ledger, export_examples
 from punie_lsp.flywheel.homegit import HomeRepo
 from punie_lsp.flywheel.store import SessionTrace, TraceStore, TraceWarning
 
+if TYPE_CHECKING:
+    from punie_lsp.flywheel.curate import Example
+
 __all__ = ("app",)
+
+
+def _curate_module() -> ModuleType:
+    """`punie_lsp.flywheel.curate`, imported on first use (it loads the chat format and pydantic-ai)."""
+    return importlib.import_module("punie_lsp.flywheel.curate")
+
+
+def _export_module() -> ModuleType:
+    """`punie_lsp.flywheel.export`, imported on first use."""
+    return importlib.import_module("punie_lsp.flywheel.export")
+
 
 app = typer.Typer(
     help="Captured traces: stats, list, show, curate, export, dedupe.",
@@ -91,7 +95,9 @@ def _commit(home: Path, paths: list[Path], message: str) -> None:
 def _turn_stats(traces: list[SessionTrace]) -> dict[str, float | int | None]:
     turns = [t for trace in traces for t in trace.turns]
     validated = sum(
-        turn_verdict(turn, trace.signals_for(turn.turn)) is None for trace in traces for turn in trace.turns
+        _curate_module().turn_verdict(turn, trace.signals_for(turn.turn)) is None
+        for trace in traces
+        for turn in trace.turns
     )
     signals = Counter(s.kind for trace in traces for s in trace.signals)
     ratings = [s.rating for trace in traces for s in trace.signals if s.rating is not None]
@@ -128,12 +134,12 @@ def stats(
     with _warnings_to_stderr():
         for trace in store.load_all(project, feature):
             grouped.setdefault((trace.ref.project, trace.ref.feature), []).append(trace)
-        ledger = Ledger(root)
+        ledger = _export_module().Ledger(root)
         rows = []
         for (p, f), traces in sorted(grouped.items()):
-            curated = curated_path(root, p, f)
+            curated = _curate_module().curated_path(root, p, f)
             row = {"project": p, "feature": f, **_turn_stats(traces)}
-            row["curated"] = len(read_curated(curated)) if curated.exists() else 0
+            row["curated"] = len(_curate_module().read_curated(curated)) if curated.exists() else 0
             row["trained"] = sum(e.source.startswith(f"{p}/{f}/") for e in ledger.entries.values())
             rows.append(row)
     if output_format == "json":
@@ -166,7 +172,9 @@ def list_sessions(
     with _warnings_to_stderr():
         for trace in store.load_all(project, feature):
             header = trace.header
-            validated = sum(turn_verdict(t, trace.signals_for(t.turn)) is None for t in trace.turns)
+            validated = sum(
+                _curate_module().turn_verdict(t, trace.signals_for(t.turn)) is None for t in trace.turns
+            )
             started = header.started_at if header else "?"
             model = header.model.spec if header else "?"
             closed = "" if trace.end else " (unfinished)"
@@ -186,7 +194,7 @@ def _show_text(trace: SessionTrace, only: int | None) -> None:
     for turn in trace.turns:
         if only is not None and turn.turn != only:
             continue
-        verdict = turn_verdict(turn, trace.signals_for(turn.turn))
+        verdict = _curate_module().turn_verdict(turn, trace.signals_for(turn.turn))
         typer.echo(f"\n── turn {turn.turn}  [{verdict or 'validated'}]  {turn.started_at}")
         typer.echo(f"user: {turn.prompt}")
         for block in turn.blocks:
@@ -278,7 +286,9 @@ def _edit(example: Example) -> Example | None:
         return None
     messages = list(example.messages)
     messages[last] = {**messages[last], "content": text}
-    return msgspec.structs.replace(example, messages=messages, id=content_id(messages), edited=True)
+    return msgspec.structs.replace(
+        example, messages=messages, id=_curate_module().content_id(messages), edited=True
+    )
 
 
 def _preview(example: Example, index: int, total: int) -> None:
@@ -344,7 +354,7 @@ def curate_command(
         traces = list(store.load_all(project, feature))
         if not traces:
             raise _fail(f"no traces for `{project}/{feature}` under `{store.root}`")
-        examples, report = curate(traces, threshold=threshold, max_per_tool=max_per_tool)
+        examples, report = _curate_module().curate(traces, threshold=threshold, max_per_tool=max_per_tool)
     typer.echo(report.summary())
     if report.corrections_without_fix:
         typer.echo(f"{report.corrections_without_fix} correction(s) had no validated fix after them.")
@@ -352,8 +362,8 @@ def curate_command(
         examples = _review(examples)
     if dry_run:
         return
-    path = curated_path(root, project, feature)
-    write_curated(path, examples)
+    path = _curate_module().curated_path(root, project, feature)
+    _curate_module().write_curated(path, examples)
     typer.echo(f"{len(examples)} example(s) → {path}")
     counts = Counter(e.kind for e in examples)
     _commit(
@@ -368,7 +378,7 @@ def curate_command(
 
 
 def _curated_sets(root: Path) -> list[tuple[str, str, Path]]:
-    base = root / DATASETS
+    base = root / _curate_module().DATASETS
     return [
         (path.parent.parent.name, path.parent.name, path)
         for path in sorted(base.glob("*/*/curated.jsonl"))
@@ -406,19 +416,19 @@ def export_command(
     with _warnings_to_stderr():
         curated = {(p, f): path for p, f, path in _curated_sets(root) if selected(p, f)}
         for path in curated.values():
-            examples.extend(read_curated(path))
+            examples.extend(_curate_module().read_curated(path))
         store = TraceStore(root)
         features = sorted({(r.project, r.feature) for r in store.sessions()})
         for project, feature in features:
             if (project, feature) in curated or not selected(project, feature):
                 continue
-            auto, _ = curate(store.load_all(project, feature))
+            auto, _ = _curate_module().curate(store.load_all(project, feature))
             typer.echo(
                 f"{project}/{feature} was never curated: {len(auto)} example(s) by the automatic rules"
             )
             examples.extend(auto)
         try:
-            result = export_examples(
+            result = _export_module().export_examples(
                 examples,
                 home=root,
                 out=out,
@@ -454,9 +464,9 @@ def dedupe(
     root = _home(home)
     with _warnings_to_stderr():
         sets = _curated_sets(root)
-        loaded = {path: read_curated(path) for _, _, path in sets}
+        loaded = {path: _curate_module().read_curated(path) for _, _, path in sets}
     everything = [e for examples in loaded.values() for e in examples]
-    kept, dropped = dedupe_examples(everything, threshold=threshold)
+    kept, dropped = _curate_module().dedupe_examples(everything, threshold=threshold)
     typer.echo(
         f"{len(everything)} example(s) in {len(sets)} curated set(s): {len(dropped)} near-duplicate(s)"
     )
@@ -469,6 +479,6 @@ def dedupe(
     for path, examples in loaded.items():
         remaining = [e for e in examples if id(e) in keep]
         if len(remaining) != len(examples):
-            write_curated(path, remaining)
+            _curate_module().write_curated(path, remaining)
             changed.append(path)
     _commit(root, changed, f"dedupe: {len(dropped)} near-duplicate example(s) dropped")

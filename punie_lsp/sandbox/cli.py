@@ -12,15 +12,14 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from punie_lsp.exceptions import UserError
-from punie_lsp.sandbox._events import allow_all, deny_all
-from punie_lsp.sandbox._results import BlockResult
-from punie_lsp.sandbox._runner import run_code
-from punie_lsp.tools.context import ToolContext
+
+if TYPE_CHECKING:
+    from punie_lsp.sandbox._results import BlockResult
 
 __all__ = ("OutputFormat", "app")
 
@@ -60,6 +59,10 @@ def run(
     ),
 ) -> None:
     """Run one block (type-checked first) and print its value, output, error and tool calls."""
+    from punie_lsp.sandbox._events import allow_all, deny_all  # imported here so `punie --help` stays fast
+    from punie_lsp.sandbox._runner import run_code
+    from punie_lsp.tools.context import ToolContext
+
     try:
         code = sys.stdin.read() if file == "-" else _read_block(Path(file))
         ctx = ToolContext.for_root(cwd if cwd is not None else Path.cwd())

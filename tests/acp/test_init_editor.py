@@ -71,3 +71,18 @@ def test_cli_dry_run_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert '+    "Punie": {' in result.output and "dry run" in result.output
     assert config.read_text() == ZED_SETTINGS
+
+
+def test_init_for_lsp_only_editors_writes_project_settings(tmp_path: Path) -> None:
+    """`punie init --editor neovim|vscode` writes the language-server settings and never rewrites a file."""
+    runner = CliRunner()
+    result = runner.invoke(app, ["init", "--editor", "vscode", "--cwd", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    settings = tmp_path / ".vscode" / "settings.json"
+    assert "punie" in settings.read_text()
+    settings.write_text('{"keep": true}')
+    again = runner.invoke(app, ["init", "--editor", "vscode", "--cwd", str(tmp_path)])
+    assert "merge these settings" in again.output
+    assert settings.read_text() == '{"keep": true}'
+    neovim = runner.invoke(app, ["init", "--editor", "neovim", "--cwd", str(tmp_path), "--dry-run"])
+    assert neovim.exit_code == 0 and "punie" in neovim.output
