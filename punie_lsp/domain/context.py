@@ -1,32 +1,27 @@
 """What a rule sees: one parsed module (`ModuleContext`) and the whole project (`ProjectIndex`).
 
-Names are resolved, not spelled: `ModuleContext.qualified_names(node)` answers through libcst's
-`QualifiedNameProvider`, so `html` imported from jinja2 is not tdom's `html`, and aliases work.
-Metadata is resolved lazily, once per module, because most modules trigger few rules.
+Names are resolved, not spelled: `ModuleContext.qualified_names(node)` answers what libcst's
+`QualifiedNameProvider` answers, so `html` imported from jinja2 is not tdom's `html`, and aliases work.
+Metadata is resolved lazily, once per module, because most modules trigger few rules, and by the fast
+walkers of `punie_lsp.domain.metadata`, which build libcst's own scope objects without libcst's
+node-rebuilding visits.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
 import libcst as cst
-from libcst.metadata import (
-    CodeRange,
-    MetadataWrapper,
-    ParentNodeProvider,
-    PositionProvider,
-    QualifiedName,
-    QualifiedNameProvider,
-    ScopeProvider,
-)
+from libcst.metadata import CodeRange, MetadataWrapper
 
 from punie_lsp.domain.issues import DomainIssue
+from punie_lsp.domain.metadata import PositionMap, ScopeData, parent_map, position_map, scope_map
 from punie_lsp.domain.rules import RULES
 
 __all__ = ("ModuleContext", "ProjectIndex", "parse_version")
@@ -49,34 +44,47 @@ class ModuleContext:
 
     @cached_property
     def wrapper(self) -> MetadataWrapper:
-        """Metadata wrapper sharing `module`'s nodes (no copy), so positions and names key on them."""
+        """libcst metadata wrapper sharing `module`'s nodes (no copy), for providers not offered here."""
         return MetadataWrapper(self.module, unsafe_skip_copy=True)
 
     @cached_property
-    def positions(self) -> Any:
-        """Node → `CodeRange` (1-based lines, 0-based columns)."""
-        return self.wrapper.resolve(PositionProvider)
+    def positions(self) -> PositionMap:
+        """Node → `CodeRange` (1-based lines, 0-based columns), as libcst's `PositionProvider` gives."""
+        return position_map(self.module)
 
     @cached_property
-    def _qualified(self) -> Any:
-        return self.wrapper.resolve(QualifiedNameProvider)
+    def _scope_data(self) -> ScopeData:
+        return scope_map(self.module, self.source)
+
+    @property
+    def scopes(self) -> Mapping[cst.CSTNode, Any]:
+        """Node → libcst `Scope`, as libcst's `ScopeProvider` gives (formatting nodes left out)."""
+        return self._scope_data.scopes
 
     @cached_property
-    def scopes(self) -> Any:
-        """Node → libcst `Scope`."""
-        return self.wrapper.resolve(ScopeProvider)
+    def _names(self) -> dict[cst.CSTNode, frozenset[str]]:
+        return {}
 
     @cached_property
-    def parents(self) -> Any:
-        """Node → its parent node."""
-        return self.wrapper.resolve(ParentNodeProvider)
+    def parents(self) -> Mapping[cst.CSTNode, cst.CSTNode]:
+        """Node → its parent node, as libcst's `ParentNodeProvider` gives (formatting nodes left out)."""
+        return parent_map(self.module)
 
     def qualified_names(self, node: cst.CSTNode) -> set[str]:
-        """Fully resolved dotted names `node` may refer to (`{"tdom.html"}`); empty when unknown."""
-        names: Any = self._qualified.get(node, set())
-        # libcst stores QualifiedNameProvider results as lazy values (`LazyValue`), resolved on call.
-        resolved: set[QualifiedName] = names() if callable(names) else names
-        return {name.name for name in resolved}
+        """Fully resolved dotted names `node` may refer to (`{"tdom.html"}`); empty when unknown.
+
+        The answer of libcst's `QualifiedNameProvider`, which asks the node's scope.
+        """
+        known = self._names.get(node)
+        if known is None:
+            data = self._scope_data
+            scope = data.scopes.get(node)
+            if scope is None or node in data.foreign:
+                known = frozenset()
+            else:
+                known = frozenset(name.name for name in scope.get_qualified_names_for(node))
+            self._names[node] = known
+        return set(known)
 
     def refers_to(self, node: cst.CSTNode, *qualified: str) -> bool:
         """Whether `node` resolves to one of the `qualified` dotted names."""

@@ -24,6 +24,7 @@ import libcst as cst
 from pydantic import BaseModel, ConfigDict
 
 from punie_lsp.domain.context import ModuleContext, ProjectIndex
+from punie_lsp.domain.metadata import code_children
 
 __all__ = (
     "ASYNC_RESOLVE_METHODS",
@@ -583,7 +584,7 @@ class _Walker:
         elif isinstance(node, cst.Expr):
             self.expr(node.value, info, ctx)
         else:
-            for child in node.children:
+            for child in code_children(node):
                 self.expr(child, info, ctx)
 
     def assign_target(
@@ -853,7 +854,7 @@ class _Walker:
         elif isinstance(node, _LEAVES):
             return
         else:
-            for child in node.children:
+            for child in code_children(node):
                 self.expr(child, info, ctx)
 
     # ----- entry --------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from punie_lsp.domain.lifecycle import (
     tracked_objects,
     type_key,
 )
+from punie_lsp.domain.metadata import walk
 from punie_lsp.domain.rules import fixer_for, rule
 
 __all__ = ()
@@ -1377,7 +1378,7 @@ def _remove(gone: set[int]) -> Callable[[list[cst.BaseStatement]], list[cst.Base
 
 
 def _value_names(value: cst.BaseExpression) -> set[str]:
-    return {n.value for n in m.findall(value, m.Name()) if isinstance(n, cst.Name)}
+    return {n.value for n in walk(value) if isinstance(n, cst.Name)}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1474,11 +1475,11 @@ def _scope_providers(index: ProjectIndex) -> dict[str, set[str]]:
 
 
 def _context_reads(expression: cst.CSTNode, cvs: set[str]) -> Iterator[cst.Call]:
-    for found in m.findall(expression, m.Call(func=m.Attribute(value=m.Name(), attr=m.Name("get")))):
+    for found in walk(expression):
         if not isinstance(found, cst.Call) or not isinstance(found.func, cst.Attribute):
             continue
         receiver = found.func.value
-        if isinstance(receiver, cst.Name) and receiver.value in cvs:
+        if found.func.attr.value == "get" and isinstance(receiver, cst.Name) and receiver.value in cvs:
             yield found
 
 

@@ -10,8 +10,8 @@ only through `execute_middleware` / `execute_middleware_async`, per-target middl
 `extract_middleware(mod)` reads what one module says on its own; `middleware_index(index)` joins
 every module of the project (memoised on the `ProjectIndex`) so that rules can follow a class from
 its definition to the hookable maps, registrations, scans and `execute_*` calls elsewhere. Nothing
-is imported: everything is read from the libcst trees, with names resolved through libcst's
-`QualifiedNameProvider` (aliases and shadowing included).
+is imported: everything is read from the libcst trees, with names resolved as libcst's
+`QualifiedNameProvider` resolves them (aliases and shadowing included).
 """
 
 from __future__ import annotations

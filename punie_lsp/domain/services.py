@@ -6,10 +6,11 @@
 classes and functions. `registration_index(index)` joins them project-wide, with the packages `scan()`
 covers, so cross-file rules (SVC005, SVC014) ask one question: is type T registered, and how?
 
-Names are resolved through libcst's `QualifiedNameProvider` and made absolute with the module's dotted
-name (`app/services.py` → `app.services`), so `from .models import Users` and `from app.models import
-Users` are the same key. The richer per-module facts (`ModuleServices`, with the libcst nodes the rules
-and fixers need) come from `module_services(mod, index)`, computed once per module through `index.memo`.
+Names are resolved as libcst's `QualifiedNameProvider` resolves them and made absolute with the
+module's dotted name (`app/services.py` → `app.services`), so `from .models import Users` and
+`from app.models import Users` are the same key. The richer per-module facts (`ModuleServices`, with
+the libcst nodes the rules and fixers need) come from `module_services(mod, index)`, computed once per
+module through `index.memo`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import libcst as cst
 from pydantic import BaseModel, ConfigDict
 
 from punie_lsp.domain.context import ModuleContext, ProjectIndex
+from punie_lsp.domain.metadata import visit_fast
 
 __all__ = (
     "DI_ROOTS",
@@ -462,7 +464,7 @@ def is_generator(function: cst.FunctionDef | cst.Lambda) -> bool:
             return False
 
     if isinstance(function, cst.FunctionDef):
-        function.body.visit(_Yields())
+        visit_fast(function.body, _Yields())
     return found
 
 
@@ -730,7 +732,7 @@ def _collect(mod: ModuleContext) -> ModuleServices:
     if not (facts.uses_svcs or any(token in mod.source for token in ("register_", "Inject", "hopscotch"))):
         return facts  # nothing here can register, resolve or inject a service: skip the walk
     collector = _Collector(mod, facts, resolver)
-    mod.module.visit(collector)
+    visit_fast(mod.module, collector)
     for call, chain, function in collector.pending_calls:
         _classify_call(mod, collector, resolver, call, chain, function)
     for site in facts.resolves:

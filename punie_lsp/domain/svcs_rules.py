@@ -17,6 +17,7 @@ import libcst as cst
 
 from punie_lsp.domain.context import ModuleContext, ProjectIndex
 from punie_lsp.domain.issues import DomainIssue
+from punie_lsp.domain.metadata import visit_fast
 from punie_lsp.domain.rules import fixer_for, rule
 from punie_lsp.domain.services import (
     DI_ROOTS,
@@ -585,7 +586,7 @@ def _uses_as_container(function: cst.FunctionDef | cst.Lambda, name: str) -> boo
             ):
                 found = True
 
-    function.body.visit(_Uses())
+    visit_fast(function.body, _Uses())
     return found
 
 
@@ -896,7 +897,7 @@ def _names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
         def visit_Name(self, node: cst.Name) -> None:
             found.append(node)
 
-    node.visit(_Names())
+    visit_fast(node, _Names())
     return iter(found)
 
 
@@ -962,7 +963,7 @@ def _returns(function: cst.FunctionDef) -> Iterator[tuple[cst.Return, list[cst.W
         def visit_ClassDef(self, node: cst.ClassDef) -> bool:
             return False
 
-    function.body.visit(_Returns())
+    visit_fast(function.body, _Returns())
     return iter(found)
 
 

@@ -42,6 +42,7 @@ from punie_lsp.domain.components import (
 )
 from punie_lsp.domain.context import ModuleContext, ProjectIndex
 from punie_lsp.domain.issues import DomainIssue
+from punie_lsp.domain.metadata import code_children, visit_fast
 from punie_lsp.domain.rules import RULES, fixer_for, rule
 
 __all__ = ()
@@ -925,7 +926,7 @@ def _remove_empty_lines(mod: ModuleContext, edits: dict[int, Any]) -> None:
                 edits[id(node)] = cst.RemovalSentinel.REMOVE
             return False
 
-    mod.module.visit(Visitor())
+    visit_fast(mod.module, Visitor())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1090,7 +1091,7 @@ def _uses_name(node: cst.CSTNode, name: str) -> bool:
             if node.value == name:
                 Visitor.found = True
 
-    node.visit(Visitor())
+    visit_fast(node, Visitor())
     return Visitor.found
 
 
@@ -1765,7 +1766,7 @@ def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(code_children(current)))
 
 
 @rule(
@@ -1936,7 +1937,7 @@ def _container_candidates(mod: ModuleContext, call: cst.Call) -> set[str]:
                     if isinstance(target.target, cst.Name):
                         names.add(target.target.value)
 
-    func.visit(Visitor())
+    visit_fast(func, Visitor())
     return names
 
 

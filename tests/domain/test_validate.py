@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
 import punie_lsp.domain  # noqa: F401 - registers every rule family
+from punie_lsp.domain.context import ModuleContext
 from punie_lsp.domain.rules import RULES, rule
-from punie_lsp.domain.validate import validate_sync
+from punie_lsp.domain.validate import (
+    _ParseCache,
+    build_index,
+    clear_parse_cache,
+    collector_paused,
+    validate_sync,
+)
 from punie_lsp.tools.context import ToolContext
 
 
@@ -68,3 +77,62 @@ def test_severity_override_and_disabled_rules(tmp_path: Path) -> None:
     } == {"info"}
     (tmp_path / "pyproject.toml").write_text('[tool.punie.domain]\ndisabled = ["LC"]\n')
     assert not [i for i in validate_sync(ToolContext.for_root(tmp_path)).issues if i.rule.startswith("LC")]
+
+
+def test_unchanged_files_are_not_parsed_again(tmp_path: Path) -> None:
+    """A file whose text did not change keeps its parsed module; an edit or a cleared cache parses anew."""
+    (tmp_path / "a.py").write_text("import svcs\n")
+    (tmp_path / "b.py").write_text("x = 1\n")
+    ctx = ToolContext.for_root(tmp_path)
+    first, _ = build_index(ctx)
+    second, _ = build_index(ctx)
+    assert second.modules["a.py"] is first.modules["a.py"]
+    (tmp_path / "a.py").write_text("import svcs\nimport tdom\n")
+    third, _ = build_index(ctx)
+    assert third.modules["a.py"] is not first.modules["a.py"]
+    assert third.modules["a.py"].source.endswith("import tdom\n")
+    assert third.modules["b.py"] is first.modules["b.py"]
+    edited, _ = build_index(ctx, overrides={"b.py": "x = 2\n"})
+    assert edited.modules["b.py"].source == "x = 2\n"
+    clear_parse_cache()
+    fourth, _ = build_index(ctx)
+    assert fourth.modules["a.py"] is not third.modules["a.py"]
+    assert fourth.modules["b.py"].source == "x = 1\n"
+
+
+def test_the_parse_cache_drops_the_least_recently_used() -> None:
+    """The cache keeps at most `limit` characters of source."""
+    cache = _ParseCache(limit=10)
+
+    def context(name: str, source: str) -> ModuleContext:
+        path = Path("/p") / name
+        return ModuleContext(path=path, relative=name, source=source, module=cst.parse_module(source))
+
+    a, b, c = context("a.py", "a = 1\n"), context("b.py", "b=2\n"), context("c.py", "c=3\n")
+    cache.put(a)
+    cache.put(b)
+    assert cache.get(a.path, "a.py", a.source) is a  # a is now the most recently used
+    cache.put(c)
+    assert cache.get(b.path, "b.py", b.source) is None
+    assert cache.get(a.path, "a.py", a.source) is a
+    assert cache.get(a.path, "a.py", "a = 2\n") is None
+    cache.put(context("big.py", "x" * 11))
+    assert cache.size <= 10
+
+
+def test_the_collector_pause_nests_and_restores() -> None:
+    """The collector is off inside (nested) pauses and back to its earlier state after the outermost one."""
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
