@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic_ai.models import override_allow_model_requests
 
 from punie_lsp.models.tiny.blas import enable_fast_blas
 
@@ -14,6 +15,20 @@ enable_fast_blas()  # before anything imports MLX: the tiny-model tests run on O
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _no_model_requests() -> Iterator[None]:
+    """Refuse real model requests in every test unless it asks for `allow_requests`."""
+    with override_allow_model_requests(False):
+        yield
+
+
+@pytest.fixture
+def allow_requests(_no_model_requests: None) -> Iterator[None]:
+    """Allow real requests: to an in-process MLX model or to a loopback server the test started."""
+    with override_allow_model_requests(True):
+        yield
 
 
 @pytest.fixture

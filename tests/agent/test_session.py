@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from pydantic_ai import models
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -36,8 +35,6 @@ from punie_lsp.agent.session import AgentConfig, PunieSession
 from punie_lsp.models.scripted import scripted_model as scripted
 from punie_lsp.sandbox import PermissionRequest
 from punie_lsp.tools.context import ToolContext
-
-models.ALLOW_MODEL_REQUESTS = False
 
 
 def _last_part(messages: list[ModelMessage]) -> object:

@@ -7,6 +7,7 @@ the same server also shows that Punie works without it.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -107,6 +108,9 @@ async def test_fix_with_punie_reports_progress_and_applies_one_edit(client: Reco
     assert kinds[0] == "begin" and kinds[-1] == "end" and "report" in kinds
     assert isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == "Punie: Fixing"
     assert any(isinstance(r, types.WorkDoneProgressReport) and r.message == "file_edit…" for r in reports)
+    traces = list((Path(SERVER_ENV["PUNIE_HOME"]) / "training_data").rglob("*.jsonl"))
+    assert traces, "agent commands are captured as flywheel traces"
+    assert any('"front_end":"lsp"' in t.read_text() for t in traces)
 
 
 async def test_explain_is_read_only_and_shows_the_answer(client: RecordingClient) -> None:

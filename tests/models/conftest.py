@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pydantic_ai.models import override_allow_model_requests
 
 from tests.models.tiny_model import TEXT_SCRIPT, TOOL_SCRIPT, build_tiny_model
 
@@ -22,20 +21,6 @@ PLAIN_CHATML = (
     "{%- endfor -%}{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
 )
 """A template without tool support: mlx_lm.server then leaves tool calls in the text."""
-
-
-@pytest.fixture(autouse=True)
-def _no_model_requests() -> Iterator[None]:
-    """Refuse real model requests unless a test asks for `allow_requests`."""
-    with override_allow_model_requests(False):
-        yield
-
-
-@pytest.fixture
-def allow_requests(_no_model_requests: None) -> Iterator[None]:
-    """Allow real requests: to the in-process tiny model or to a loopback server the test started."""
-    with override_allow_model_requests(True):
-        yield
 
 
 @pytest.fixture(scope="session")

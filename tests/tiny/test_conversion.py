@@ -214,7 +214,7 @@ def test_logits_match_the_gguf_reference(mlx_tiny: tuple[Any, Any], gguf_referen
         assert int(expected.argmax()) == int(actual.argmax()), prompt
 
 
-def test_punie_resolves_and_runs_it(tiny_dir: Path, punie_tiny: MLXModel) -> None:
+def test_punie_resolves_and_runs_it(tiny_dir: Path, punie_tiny: MLXModel, allow_requests: None) -> None:
     """`resolve_model("punie-tiny")` uses the install; prompts are Gemma turns; a request returns text."""
     import asyncio
 

@@ -36,6 +36,7 @@ from punie_lsp.agent.permissions import Mode, ModePolicy
 from punie_lsp.agent.session import AgentConfig, PunieSession
 from punie_lsp.domain import RULES
 from punie_lsp.exceptions import PunieError
+from punie_lsp.flywheel.capture import capture_session
 from punie_lsp.lsp._domain import BufferWorkspace
 from punie_lsp.lsp._text import minimal_edits
 from punie_lsp.lsp.server import PunieLanguageServer
@@ -283,7 +284,9 @@ async def _run(
     type_info = ""
     if ls.ty is not None:
         type_info = hover_markdown(await ls.ty.hover(args.uri, args.range.start))
-    model = resolve_model(editor.model_spec(project), punie_home=project.punie_home)
+    model = resolve_model(
+        editor.model_spec(project), punie_home=project.punie_home
+    )
     workspace = BufferWorkspace(root, buffers=buffers)
     ctx = ToolContext(
         workspace=workspace, settings=project.model_copy(update={"domain": editor.domain(project)})
@@ -295,11 +298,15 @@ async def _run(
         if (message := _describe(event)) is not None:
             progress.report(message)
 
-    async with PunieSession(
-        model=model, ctx=ctx, policy=policy, config=AgentConfig(generated_tools=False)
-    ) as session:
+    spec = editor.model_spec(project)
+    async with (
+        PunieSession(
+            model=model, ctx=ctx, policy=policy, config=AgentConfig(generated_tools=False)
+        ) as session,
+        capture_session(session, model_spec=spec, front_end="lsp") as capture,
+    ):
         progress.on_cancel(session.cancel)
-        result = await session.prompt(prompt, on_event=on_event)
+        result = await capture.prompt(prompt, on_event=on_event)
     outcome = AgentActionResult(stop_reason=result.stop_reason, output=result.output, error=result.error)
     edit, files = _workspace_edit(ls, root, workspace, versions)
     if edit is not None and result.stop_reason != "cancelled":
