@@ -284,9 +284,7 @@ async def _run(
     type_info = ""
     if ls.ty is not None:
         type_info = hover_markdown(await ls.ty.hover(args.uri, args.range.start))
-    model = resolve_model(
-        editor.model_spec(project), punie_home=project.punie_home
-    )
+    model = resolve_model(editor.model_spec(project), punie_home=project.punie_home)
     workspace = BufferWorkspace(root, buffers=buffers)
     ctx = ToolContext(
         workspace=workspace, settings=project.model_copy(update={"domain": editor.domain(project)})
