@@ -103,8 +103,19 @@ class ModuleContext:
         self, rule_id: str, node: cst.CSTNode, message: str, *, suggestion: str | None = None
     ) -> DomainIssue:
         """Build an issue for `rule_id` at `node`, taking severity and fixability from the registry."""
+        return self.issue_at(rule_id, self.location(node), message, suggestion=suggestion)
+
+    def issue_at(
+        self,
+        rule_id: str,
+        where: tuple[int, int, int, int],
+        message: str,
+        *,
+        suggestion: str | None = None,
+    ) -> DomainIssue:
+        """Build an issue at an explicit `(line, column, end_line, end_column)` span (1-based)."""
         registered = RULES[rule_id]
-        line, column, end_line, end_column = self.location(node)
+        line, column, end_line, end_column = where
         return DomainIssue(
             rule=rule_id,
             severity=registered.severity,

@@ -43,7 +43,7 @@ from punie_lsp.domain.components import (
 from punie_lsp.domain.context import ModuleContext, ProjectIndex
 from punie_lsp.domain.issues import DomainIssue
 from punie_lsp.domain.metadata import code_children, visit_fast
-from punie_lsp.domain.rules import RULES, fixer_for, rule
+from punie_lsp.domain.rules import fixer_for, rule
 
 __all__ = ()
 
@@ -126,20 +126,7 @@ def _markup_issue(
     suggestion: str | None = None,
 ) -> DomainIssue:
     """An issue at `markup.flat[start:end]`, located precisely inside the t-string."""
-    line, column, end_line, end_column = markup.span(mod, start, end)
-    registered = RULES[rule_id]
-    return DomainIssue(
-        rule=rule_id,
-        severity=registered.severity,
-        message=message,
-        file=mod.relative,
-        line=line,
-        column=column,
-        end_line=end_line,
-        end_column=end_column,
-        suggestion=suggestion,
-        fixable=registered.fixer is not None,
-    )
+    return mod.issue_at(rule_id, markup.span(mod, start, end), message, suggestion=suggestion)
 
 
 def _modern(index: ProjectIndex) -> bool:
