@@ -362,6 +362,53 @@ def model_install(
     typer.echo(f"punie-tiny installed in {path}")
 
 
+@model_app.command("train-tiny")
+def model_train_tiny(
+    iters: Annotated[int, typer.Option("--iters", help="Training iterations.")] = 200,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per iteration.")] = 1,
+    max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Tokens kept per record.")] = 3200,
+) -> None:
+    """LoRA-train punie-tiny on the seed set and fuse it into PUNIE_HOME/models/punie-tiny-tuned."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.models import punie_tiny_dir
+    from punie_lsp.models.tiny import install_punie_tiny, is_installed
+    from punie_lsp.models.tiny.progress import rich_progress
+    from punie_lsp.models.tiny.train import TrainProgress, train_tiny
+
+    def report(event: TrainProgress) -> None:
+        if event.stage == "train":
+            typer.echo(
+                f"iter {event.iteration}/{event.iters}: train loss {event.train_loss:.3f}, "
+                f"{event.seconds_per_iteration:.2f} s/iter, {event.tokens_per_second:.0f} tok/s",
+                err=True,
+            )
+        elif event.stage == "valid":
+            typer.echo(f"iter {event.iteration}/{event.iters}: valid loss {event.valid_loss:.3f}", err=True)
+        elif event.stage in ("load", "fuse"):
+            typer.echo({"load": "training…", "fuse": "fusing the adapter…"}[event.stage], err=True)
+
+    try:
+        home = load_settings(find_project_root(Path.cwd())).punie_home
+        if not is_installed(punie_tiny_dir(home)):
+            with rich_progress() as progress:
+                install_punie_tiny(home, progress=progress)
+        summary = train_tiny(
+            home, iters=iters, batch_size=batch_size, max_seq_length=max_seq_length, progress=report
+        )
+    except PunieError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"trained {summary.iters} iterations ({summary.train_examples} examples, batch {summary.batch_size}, "
+        f"{summary.num_layers} layers) in {summary.seconds:.0f} s: "
+        f"{summary.seconds_per_iteration:.2f} s/iter, "
+        f"train loss {summary.train_losses[0]:.3f} → {summary.train_losses[-1]:.3f}, "
+        f"valid loss {' → '.join(f'{loss:.3f}' for _, loss in summary.valid_losses)}"
+    )
+    typer.echo(
+        f"punie-tiny-tuned installed in {summary.model_dir} (use it with --model mlx:{summary.model_dir})"
+    )
+
+
 @app.command()
 def doctor(cwd: Annotated[Path, typer.Option("--cwd", help="Project directory.")] = Path()) -> None:
     """Report what is installed, which model is configured and which editor configs exist."""
