@@ -37,6 +37,8 @@ from pydantic_ai.messages import (
     ThinkingPartDelta,
 )
 from pydantic_ai.models import Model
+from pydantic_ai.tools import ToolDefinition
+from pydantic_ai.toolsets import FunctionToolset
 
 from punie_lsp.agent._history import estimate_tokens, last_response, trim_history
 from punie_lsp.agent.disclosure import PlanResult, agent_catalogue
@@ -206,6 +208,16 @@ class PunieSession:
     ) -> None:
         self._entered = False
         await self._sandbox.__aexit__(exc_type, exc, tb)
+
+    @property
+    def tool_definitions(self) -> list[ToolDefinition]:
+        """The tool definitions the agent offers the model (what training export renders with)."""
+        return [
+            tool.tool_def
+            for toolset in self._agent.toolsets
+            if isinstance(toolset, FunctionToolset)
+            for tool in toolset.tools.values()
+        ]
 
     @property
     def context_window(self) -> int:

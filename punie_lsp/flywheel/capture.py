@@ -40,7 +40,6 @@ import msgspec
 from pydantic import BaseModel
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter, ModelRequest, UserPromptPart
 from pydantic_ai.models import Model
-from pydantic_ai.toolsets import FunctionToolset
 
 from punie_lsp import __version__
 from punie_lsp.agent.events import (
@@ -746,13 +745,7 @@ class _SpecWatch:
 
 
 def _tool_definitions(session: PunieSession) -> list[dict[str, Any]]:
-    # The exact tool definitions the agent serves the model (pydantic-ai builds them from the session's
-    # tools); PunieSession has no public accessor yet, so read them from its agent's function toolsets.
-    definitions = []
-    for toolset in session._agent.toolsets:
-        if isinstance(toolset, FunctionToolset):
-            definitions.extend(tool.tool_def for tool in toolset.tools.values())
-    return [dict(tool) for tool in chat_tools(definitions)]
+    return [dict(tool) for tool in chat_tools(session.tool_definitions)]
 
 
 def _model_info(model: Model, spec: str) -> ModelInfo:

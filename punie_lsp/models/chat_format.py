@@ -49,6 +49,7 @@ from pydantic_ai.tools import ToolDefinition
 __all__ = (
     "DEFAULT_SYSTEM_PROMPT",
     "PUNIE_CHAT_TEMPLATE",
+    "TOOL_CALLS_JINJA",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",
     "ChatMessage",
@@ -374,6 +375,23 @@ def render_chat(
     return "".join(out)
 
 
+TOOL_CALLS_JINJA = (
+    "{%- for call in message.tool_calls -%}"
+    "{%- set call = call.function if call.function is defined else call -%}"
+    "{{- '\\n<tool_call>\\n<function=' ~ call.name ~ '>\\n' -}}"
+    "{%- for aname, avalue in call.arguments | items -%}"
+    "{{- '<parameter=' ~ aname ~ '>\\n' -}}"
+    "{%- if avalue is string -%}{{- avalue -}}"
+    "{%- elif avalue is mapping or (avalue is iterable and avalue is not string) -%}{{- avalue | tojson -}}"
+    "{%- else -%}{{- avalue | string -}}{%- endif -%}"
+    "{{- '\\n</parameter>\\n' -}}"
+    "{%- endfor -%}"
+    "{{- '</function>\\n</tool_call>' -}}"
+    "{%- endfor -%}"
+)
+"""Renders an assistant message's `tool_calls` in Punie's tool-call format (Qwen3-Coder XML); shared by
+every chat template Punie ships, so training text and served text cannot drift apart."""
+
 PUNIE_CHAT_TEMPLATE = (
     "{%- set ns = namespace(system=none) -%}"
     "{%- if messages and messages[0].role == 'system' -%}"
@@ -415,19 +433,8 @@ PUNIE_CHAT_TEMPLATE = (
     "{{- '<|im_start|>assistant' -}}"
     "{%- if message.content and message.content | trim -%}"
     "{{- '\\n' ~ (message.content | trim) ~ '\\n' -}}{%- endif -%}"
-    "{%- for call in message.tool_calls -%}"
-    "{%- set call = call.function if call.function is defined else call -%}"
-    "{{- '\\n<tool_call>\\n<function=' ~ call.name ~ '>\\n' -}}"
-    "{%- for aname, avalue in call.arguments | items -%}"
-    "{{- '<parameter=' ~ aname ~ '>\\n' -}}"
-    "{%- if avalue is string -%}{{- avalue -}}"
-    "{%- elif avalue is mapping or (avalue is iterable and avalue is not string) -%}{{- avalue | tojson -}}"
-    "{%- else -%}{{- avalue | string -}}{%- endif -%}"
-    "{{- '\\n</parameter>\\n' -}}"
-    "{%- endfor -%}"
-    "{{- '</function>\\n</tool_call>' -}}"
-    "{%- endfor -%}"
-    "{{- '<|im_end|>\\n' -}}"
+    + TOOL_CALLS_JINJA
+    + "{{- '<|im_end|>\\n' -}}"
     "{%- elif message.role == 'tool' -%}"
     "{%- if loop.first or loop.previtem.role != 'tool' -%}{{- '<|im_start|>user\\n' -}}{%- endif -%}"
     "{{- '<tool_response>\\n' ~ message.content ~ '\\n</tool_response>\\n' -}}"

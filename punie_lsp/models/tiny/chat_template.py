@@ -38,6 +38,7 @@ from collections.abc import Sequence
 
 from punie_lsp.models.chat_format import (
     DEFAULT_SYSTEM_PROMPT,
+    TOOL_CALLS_JINJA,
     ChatMessage,
     ChatTool,
     render_tool_call,
@@ -170,19 +171,8 @@ PUNIE_GEMMA_CHAT_TEMPLATE = (
     "{{- '<start_of_turn>model' -}}"
     "{%- if message.content and message.content | trim -%}"
     "{{- '\\n' ~ (message.content | trim) ~ '\\n' -}}{%- endif -%}"
-    "{%- for call in message.tool_calls -%}"
-    "{%- set call = call.function if call.function is defined else call -%}"
-    "{{- '\\n<tool_call>\\n<function=' ~ call.name ~ '>\\n' -}}"
-    "{%- for aname, avalue in call.arguments | items -%}"
-    "{{- '<parameter=' ~ aname ~ '>\\n' -}}"
-    "{%- if avalue is string -%}{{- avalue -}}"
-    "{%- elif avalue is mapping or (avalue is iterable and avalue is not string) -%}{{- avalue | tojson -}}"
-    "{%- else -%}{{- avalue | string -}}{%- endif -%}"
-    "{{- '\\n</parameter>\\n' -}}"
-    "{%- endfor -%}"
-    "{{- '</function>\\n</tool_call>' -}}"
-    "{%- endfor -%}"
-    "{{- '<end_of_turn>\\n' -}}"
+    + TOOL_CALLS_JINJA
+    + "{{- '<end_of_turn>\\n' -}}"
     "{%- elif message.role == 'tool' -%}"
     "{%- if loop.first or loop.previtem.role != 'tool' -%}{{- '<start_of_turn>user\\n' -}}{%- endif -%}"
     "{{- '<tool_response>\\n' ~ message.content ~ '\\n</tool_response>\\n' -}}"
