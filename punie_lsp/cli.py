@@ -187,6 +187,7 @@ def ask(
                 ask=ask_in_terminal,
                 on_event=on_event,
                 config=AgentConfig(code_mode=not json_tools),
+                auto_install=True,
             )
         )
     except PunieError as exc:
@@ -364,16 +365,25 @@ def model_install(
 
 @model_app.command("train-tiny")
 def model_train_tiny(
-    iters: Annotated[int, typer.Option("--iters", help="Training iterations.")] = 200,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per iteration.")] = 1,
-    max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Tokens kept per record.")] = 3200,
+    iters: Annotated[int, typer.Option("--iters", help="Training iterations.")] = 140,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Records per iteration.")] = 4,
+    layers: Annotated[int, typer.Option("--layers", help="Top layers that get LoRA (of 18).")] = 6,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Peak learning rate.")] = 3e-4,
+    max_seq_length: Annotated[int, typer.Option("--max-seq-length", help="Tokens kept per record.")] = 2048,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Directory with train.jsonl and valid.jsonl (default: the seed set)."),
+    ] = None,
 ) -> None:
-    """LoRA-train punie-tiny on the seed set and fuse it into PUNIE_HOME/models/punie-tiny-tuned."""
+    """LoRA-train punie-tiny on the seed set and fuse it into PUNIE_HOME/models/punie-tiny-tuned.
+
+    The defaults are the recipe of the adapter Punie ships (`punie_lsp/data/punie-tiny-lora`).
+    """
     from punie_lsp.config import find_project_root, load_settings
     from punie_lsp.models import punie_tiny_dir
     from punie_lsp.models.tiny import install_punie_tiny, is_installed
     from punie_lsp.models.tiny.progress import rich_progress
-    from punie_lsp.models.tiny.train import TrainProgress, train_tiny
+    from punie_lsp.models.tiny.train import DEFAULT_DATA_DIR, TrainProgress, train_tiny
 
     def report(event: TrainProgress) -> None:
         if event.stage == "train":
@@ -384,8 +394,15 @@ def model_train_tiny(
             )
         elif event.stage == "valid":
             typer.echo(f"iter {event.iteration}/{event.iters}: valid loss {event.valid_loss:.3f}", err=True)
-        elif event.stage in ("load", "fuse"):
-            typer.echo({"load": "training…", "fuse": "fusing the adapter…"}[event.stage], err=True)
+        elif event.stage == "preparing":
+            typer.echo(f"frozen layers: {event.iteration}/{event.iters} records", err=True)
+        elif event.stage in ("load", "prepare", "fuse"):
+            messages = {
+                "load": "running the frozen layers once over every record…",
+                "prepare": "training…",
+                "fuse": "fusing the adapter…",
+            }
+            typer.echo(messages[event.stage], err=True)
 
     try:
         home = load_settings(find_project_root(Path.cwd())).punie_home
@@ -393,7 +410,14 @@ def model_train_tiny(
             with rich_progress() as progress:
                 install_punie_tiny(home, progress=progress)
         summary = train_tiny(
-            home, iters=iters, batch_size=batch_size, max_seq_length=max_seq_length, progress=report
+            home,
+            data_dir=DEFAULT_DATA_DIR if data is None else data,
+            iters=iters,
+            batch_size=batch_size,
+            num_layers=layers,
+            learning_rate=learning_rate,
+            max_seq_length=max_seq_length,
+            progress=report,
         )
     except PunieError as exc:
         raise _fail(str(exc)) from None

@@ -11,11 +11,20 @@ import inspect
 import json
 from collections.abc import Iterable
 
+from punie_lsp.models.chat_format import PROMPT_PROFILES, PromptProfile
 from punie_lsp.sandbox import BlockResult
 from punie_lsp.skills import Skill
 from punie_lsp.tools.catalogue import ToolSpec
 
-__all__ = ("CODE_MODE_TOOL", "format_block_result", "json_tools_prompt", "system_prompt", "tool_line")
+__all__ = (
+    "CODE_MODE_TOOL",
+    "PROMPT_PROFILES",
+    "PromptProfile",
+    "format_block_result",
+    "json_tools_prompt",
+    "system_prompt",
+    "tool_line",
+)
 
 CODE_MODE_TOOL = "run_code"
 """The one tool a Code Mode model calls; its single parameter is `code`."""
@@ -44,6 +53,16 @@ Rules:
 - After a change, run typecheck, ruff_check, pytest_run and the domain validators; fix what they report.
 - Ground claims in tool results (counts, files, lines). If no tool is needed, just answer.
 - End with a short summary of what you found or changed."""
+
+_COMPACT_CODE_MODE = """\
+You are Punie, a coding agent for the Python web project at `{root}`.
+
+If a request needs no tool, just answer. Otherwise call `run_code` with one Python block that calls the
+tools as functions (no imports, no `await`) and reads their typed results by field, e.g.
+`r = typecheck("src")` then `r.error_count`. You get back what the block prints and its last expression.
+Then answer in a few lines, true to those results.
+
+Tools (`…`: optional arguments; `tool_docs("name")` shows one in full): {tools}"""
 
 _JSON_TOOLS = """\
 You are Punie, a local coding agent for Python web development (tdom, svcs, svcs-di/Hopscotch,
@@ -79,8 +98,27 @@ def _skill_lines(skills: Iterable[Skill]) -> str:
     return "\n".join(lines) or "- (none)"
 
 
-def system_prompt(*, root: str, tools: Iterable[ToolSpec], skills: Iterable[Skill]) -> str:
-    """The Code Mode system prompt for a project."""
+def _signature(spec: ToolSpec) -> str:
+    """`name(required, …)`: a compact prompt's tool entry (`…` stands for optional parameters)."""
+    params = spec.signature.parameters.values()
+    shown = [p.name for p in params if p.default is inspect.Parameter.empty]
+    if any(p.default is not inspect.Parameter.empty for p in params):
+        shown.append("…")
+    return f"{spec.name}({', '.join(shown)})"
+
+
+def system_prompt(
+    *, root: str, tools: Iterable[ToolSpec], skills: Iterable[Skill], profile: PromptProfile = "full"
+) -> str:
+    """The Code Mode system prompt for a project, in the given profile.
+
+    `full` (about 1,400 tokens: every tool with its result type and summary, skills, rules) suits capable
+    models; `compact` (about 290 tokens: tool names and required arguments) suits small models such as
+    punie-tiny, which learn the result fields in training and would pay for a long prompt on every turn,
+    in prefill on a CPU and in training time on every record.
+    """
+    if profile == "compact":
+        return _COMPACT_CODE_MODE.format(root=root, tools=", ".join(_signature(s) for s in tools))
     return _CODE_MODE.format(
         root=root, tools="\n".join(tool_line(s) for s in tools), skills=_skill_lines(skills)
     )

@@ -62,7 +62,13 @@ from punie_lsp.agent.events import (
     Usage,
 )
 from punie_lsp.agent.permissions import ModePolicy
-from punie_lsp.agent.prompt import CODE_MODE_TOOL, format_block_result, json_tools_prompt, system_prompt
+from punie_lsp.agent.prompt import (
+    CODE_MODE_TOOL,
+    PromptProfile,
+    format_block_result,
+    json_tools_prompt,
+    system_prompt,
+)
 from punie_lsp.exceptions import PunieError
 from punie_lsp.models import malformed_tool_call, retry_prompt
 from punie_lsp.sandbox import (
@@ -99,6 +105,16 @@ class HasContextWindow(Protocol):
         ...
 
 
+@runtime_checkable
+class HasPromptProfile(Protocol):
+    """A model that names the Code Mode prompt profile it was trained with (punie-tiny: `compact`)."""
+
+    @property
+    def prompt_profile(self) -> PromptProfile | None:
+        """The profile, when the model names one."""
+        ...
+
+
 @dataclass(kw_only=True)
 class AgentConfig:
     """How a session runs."""
@@ -111,6 +127,8 @@ class AgentConfig:
     """Model requests per turn."""
     context_window: int | None = None
     """Override the model's context window (tokens)."""
+    prompt_profile: PromptProfile | None = None
+    """The Code Mode prompt profile; `None`: the one the model names, else `full`."""
     reserve_tokens: int = 2048
     """Tokens kept free for the model's answer."""
     limits: SandboxLimits = field(default_factory=SandboxLimits)
@@ -190,7 +208,12 @@ class PunieSession:
         self._task: asyncio.Task[TurnResult] | None = None
         self._entered = False
         self.instructions = (
-            system_prompt(root=str(ctx.workspace.root), tools=self.catalogue, skills=self.skills.values())
+            system_prompt(
+                root=str(ctx.workspace.root),
+                tools=self.catalogue,
+                skills=self.skills.values(),
+                profile=self.prompt_profile,
+            )
             if self.config.code_mode
             else json_tools_prompt(root=str(ctx.workspace.root), skills=self.skills.values())
         )
@@ -218,6 +241,15 @@ class PunieSession:
             if isinstance(toolset, FunctionToolset)
             for tool in toolset.tools.values()
         ]
+
+    @property
+    def prompt_profile(self) -> PromptProfile:
+        """The Code Mode prompt profile: the configured one, else the model's, else `full`."""
+        if self.config.prompt_profile is not None:
+            return self.config.prompt_profile
+        if isinstance(self.model, HasPromptProfile) and self.model.prompt_profile is not None:
+            return self.model.prompt_profile
+        return "full"
 
     @property
     def context_window(self) -> int:

@@ -27,7 +27,7 @@ from pydantic_ai.tools import ToolDefinition
 
 from punie_lsp.agent.prompt import CODE_MODE_TOOL, format_block_result, system_prompt
 from punie_lsp.agent.session import AgentConfig, PunieSession
-from punie_lsp.models.chat_format import ChatMessage, ChatTool, chat_tools, to_chat_messages
+from punie_lsp.models.chat_format import ChatMessage, ChatTool, PromptProfile, chat_tools, to_chat_messages
 from punie_lsp.models.scripted import scripted_model
 from punie_lsp.sandbox import BlockResult
 from punie_lsp.skills import Skill
@@ -86,10 +86,15 @@ def code_mode_history(prompt: str, blocks: Sequence[Block], answer: str) -> list
 
 
 def chat_messages(
-    history: Sequence[ModelMessage], *, root: str, catalogue: Catalogue, skills: Iterable[Skill]
+    history: Sequence[ModelMessage],
+    *,
+    root: str,
+    catalogue: Catalogue,
+    skills: Iterable[Skill],
+    profile: PromptProfile = "full",
 ) -> list[ChatMessage]:
-    """The chat messages the runtime renders for `history` in a project at `root`."""
-    instructions = system_prompt(root=root, tools=catalogue, skills=skills)
+    """The chat messages the runtime renders for `history` in a project at `root`, in a prompt profile."""
+    instructions = system_prompt(root=root, tools=catalogue, skills=skills, profile=profile)
     return to_chat_messages(history, instructions=instructions)
 
 

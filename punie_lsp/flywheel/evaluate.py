@@ -43,14 +43,14 @@ from rich.table import Table
 
 from punie_lsp.agent.disclosure import agent_catalogue
 from punie_lsp.agent.events import AgentEvent, BlockFinished, BlockStarted, RetryScheduled, ToolFinished
-from punie_lsp.agent.session import AgentConfig, HasContextWindow, PunieSession
+from punie_lsp.agent.session import AgentConfig, HasContextWindow, HasPromptProfile, PunieSession
 from punie_lsp.config import default_punie_home
 from punie_lsp.flywheel._checks import reads_result_fields
 from punie_lsp.flywheel._eval_tasks import EVAL_FIXTURES, EvalTask, eval_tasks
 from punie_lsp.flywheel._workspace import FIXTURES_DIR, copy_fixture, fixture_context
 from punie_lsp.flywheel.recipes import Outcome
 from punie_lsp.flywheel.seed import DEFAULT_OUT, prompt_hash
-from punie_lsp.models.chat_format import render_tool_call
+from punie_lsp.models.chat_format import PromptProfile, render_tool_call
 from punie_lsp.models.replay import reset_replay
 from punie_lsp.models.spec import ReplaySpec, parse_model_spec, resolve_model
 from punie_lsp.sandbox import CodeSandbox
@@ -170,6 +170,13 @@ class CappedModel(WrapperModel):
         """The wrapped model's context window, when it knows it."""
         if isinstance(self.wrapped, HasContextWindow):
             return self.wrapped.context_window
+        return None
+
+    @property
+    def prompt_profile(self) -> PromptProfile | None:
+        """The wrapped model's prompt profile, when it names one (punie-tiny: `compact`)."""
+        if isinstance(self.wrapped, HasPromptProfile):
+            return self.wrapped.prompt_profile
         return None
 
     async def request(

@@ -28,14 +28,20 @@ async def ask_once(
     ask: PermissionPolicy = deny_all,
     on_event: EventHandler | None = None,
     config: AgentConfig | None = None,
+    auto_install: bool | None = None,
 ) -> TurnResult:
     """Answer `prompt` in the project holding `cwd`, with the configured (or given) model.
+
+    `auto_install`: install punie-tiny now if it is the model and missing (`None`: only in a terminal or
+    with `PUNIE_AUTO_INSTALL=1`; `punie ask` passes `True`).
 
     Raises:
         UserError: the model spec is invalid, names something missing, or the project settings are bad.
     """
     ctx = ToolContext.for_root(find_project_root(cwd))
-    model = resolve_model(model_spec or ctx.settings.model, punie_home=ctx.settings.punie_home)
+    model = resolve_model(
+        model_spec or ctx.settings.model, punie_home=ctx.settings.punie_home, auto_install=auto_install
+    )
     policy = ModePolicy(mode=mode, ask=ask)
     async with (
         PunieSession(model=model, ctx=ctx, policy=policy, config=config) as session,

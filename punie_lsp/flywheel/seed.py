@@ -53,7 +53,7 @@ from punie_lsp.flywheel._workspace import (
     fixture_context,
 )
 from punie_lsp.flywheel.recipes import CATEGORIES, Category, Outcome, Recipe, fill
-from punie_lsp.models.chat_format import ChatMessage, ChatTool
+from punie_lsp.models.chat_format import PROMPT_PROFILES, ChatMessage, ChatTool, PromptProfile
 from punie_lsp.sandbox import BlockResult, CodeSandbox, allow_all
 from punie_lsp.skills import Skill, discover_skills
 from punie_lsp.tools.catalogue import Catalogue, ToolSpec
@@ -76,6 +76,8 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "data" / "seed"
 
 VALID_FRACTION = 0.1
 """Share of each category that goes to `valid.jsonl`."""
+SEED_PROFILE: PromptProfile = "compact"
+"""The seed set trains punie-tiny, which is served with the compact prompt."""
 
 
 def prompt_hash(prompt: str) -> str:
@@ -157,6 +159,8 @@ class SeedSet:
     """The runtime's tool definitions (`run_code`), as the chat template receives them."""
     valid_fraction: float = VALID_FRACTION
     """Share of each category written to `valid.jsonl`."""
+    profile: PromptProfile = SEED_PROFILE
+    """The system prompt's profile (the one the model trained on it is served with)."""
 
     def split(self) -> dict[str, list[Example]]:
         """`train` and `valid`, stratified by category and shuffled with the seed."""
@@ -183,6 +187,7 @@ class SeedSet:
         reasons = Counter(_reason_kind(d.reason) for d in self.dropped)
         return {
             "format": "mlx-lm chat JSONL: {messages: [{role, content}], tools: [run_code]}",
+            "prompt_profile": self.profile,
             "seed": self.seed,
             "total": len(self.examples),
             "splits": {name: len(members) for name, members in splits.items()},
@@ -337,9 +342,11 @@ class _Builder:
         scratch: Path,
         fixtures_dir: Path,
         progress: Callable[[str], None] | None,
+        profile: PromptProfile,
     ) -> None:
         self.recipes = recipes
         self.seed = seed
+        self.profile: PromptProfile = profile
         self.scratch = scratch
         self.fixtures_dir = fixtures_dir
         self.progress = progress or (lambda message: None)
@@ -478,7 +485,11 @@ class _Builder:
                 self.copy(job.fixture)
                 history = code_mode_history(prompt, job.results, answer)
                 messages = chat_messages(
-                    history, root=root, catalogue=self.catalogue, skills=self.skills[job.fixture]
+                    history,
+                    root=root,
+                    catalogue=self.catalogue,
+                    skills=self.skills[job.fixture],
+                    profile=self.profile,
                 )
                 kept.append(
                     Example(
@@ -537,6 +548,7 @@ async def build_seed_set(
     fixtures_dir: Path = FIXTURES_DIR,
     valid_fraction: float = VALID_FRACTION,
     progress: Callable[[str], None] | None = None,
+    profile: PromptProfile = SEED_PROFILE,
 ) -> SeedSet:
     """Build the seed set: plan, run every block against fixture copies, check, render.
 
@@ -546,6 +558,7 @@ async def build_seed_set(
         fixtures_dir: where the fixture projects live.
         valid_fraction: share of each category for `valid.jsonl`.
         progress: receives one line per step.
+        profile: the system prompt's profile (default `compact`, punie-tiny's).
 
     Returns:
         The kept and dropped examples with the runtime's tool definitions.
@@ -553,7 +566,12 @@ async def build_seed_set(
     chosen = list(recipes) if recipes is not None else seed_recipes()
     with tempfile.TemporaryDirectory(prefix="punie-seed-") as scratch:
         builder = _Builder(
-            chosen, seed=seed, scratch=Path(scratch), fixtures_dir=fixtures_dir, progress=progress
+            chosen,
+            seed=seed,
+            scratch=Path(scratch),
+            fixtures_dir=fixtures_dir,
+            progress=progress,
+            profile=profile,
         )
         jobs = builder.plan()
         first = builder.copy(jobs[0].fixture if jobs else SEED_FIXTURES[0])
@@ -561,7 +579,9 @@ async def build_seed_set(
         async with AsyncMonty(min_processes=1, max_processes=max(2, os.cpu_count() or 1)) as pool:
             await builder.run(jobs, pool)
         kept, dropped = builder.examples(jobs)
-    return SeedSet(seed=seed, examples=kept, dropped=dropped, tools=tools, valid_fraction=valid_fraction)
+    return SeedSet(
+        seed=seed, examples=kept, dropped=dropped, tools=tools, valid_fraction=valid_fraction, profile=profile
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -576,6 +596,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--valid-fraction", type=float, default=VALID_FRACTION, help="share for valid.jsonl")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES_DIR, help="the fixture projects")
     parser.add_argument(
+        "--profile",
+        choices=PROMPT_PROFILES,
+        default=SEED_PROFILE,
+        help="system prompt profile (default: %(default)s, the one punie-tiny is served with)",
+    )
+    parser.add_argument(
         "--per-turn",
         action="store_true",
         help="one record per assistant turn (for mlx-lm --mask-prompt, which trains only the last message)",
@@ -589,6 +615,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             fixtures_dir=args.fixtures,
             valid_fraction=args.valid_fraction,
             progress=lambda line: console.print(f"[dim]{line}[/dim]"),
+            profile=args.profile,
         )
     )
     manifest = seed_set.write(args.out, per_turn=args.per_turn)

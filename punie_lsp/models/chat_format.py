@@ -48,7 +48,9 @@ from pydantic_ai.tools import ToolDefinition
 
 __all__ = (
     "DEFAULT_SYSTEM_PROMPT",
+    "PROMPT_PROFILES",
     "PUNIE_CHAT_TEMPLATE",
+    "SERVING_FILE",
     "TOOL_CALLS_JINJA",
     "TOOL_CALL_CLOSE",
     "TOOL_CALL_OPEN",
@@ -58,6 +60,7 @@ __all__ = (
     "ChatToolCall",
     "ChatToolCallFunction",
     "ChatToolFunction",
+    "PromptProfile",
     "SupportsChatTemplate",
     "ToolCallStyle",
     "apply_chat_template",
@@ -79,6 +82,13 @@ DEFAULT_SYSTEM_PROMPT = "You are Punie, a local coding assistant for Python web 
 
 ChatRole = Literal["system", "user", "assistant", "tool"]
 """Roles of chat-template messages."""
+
+PromptProfile = Literal["full", "compact"]
+"""How much the Code Mode system prompt says (see `punie_lsp.agent.prompt`): `full` for capable models,
+`compact` for small ones such as punie-tiny. A model directory names its profile in `punie.json`."""
+PROMPT_PROFILES: tuple[PromptProfile, ...] = ("full", "compact")
+SERVING_FILE = "punie.json"
+"""A model directory's note on how Punie serves it: `{"prompt_profile": "compact"}`."""
 
 ToolCallStyle = Literal["content", "structured"]
 """How assistant tool calls reach the template: rendered into `content`, or as structured `tool_calls`."""

@@ -35,6 +35,9 @@ from pydantic_ai.usage import RequestUsage
 
 from punie_lsp.models._streaming import ParsedTextStreamedResponse, StreamOutcome
 from punie_lsp.models.chat_format import (
+    PROMPT_PROFILES,
+    SERVING_FILE,
+    PromptProfile,
     ToolCallStyle,
     apply_chat_template,
     chat_tools,
@@ -122,9 +125,12 @@ class MLXModel(Model):
         settings: default model settings (`temperature`, `top_p`, `top_k`, `max_tokens`, `seed`,
             `stop_sequences`).
         profile: a model profile to merge over the defaults.
+        adapter: a LoRA adapter directory (`adapters.safetensors`, `adapter_config.json`), fused into the
+            weights when the model loads (punie-tiny's shipped adapter).
     """
 
     model_ref: str
+    adapter: Path | None
     prompt_cache: bool
     fenced_code_calls: bool
     tool_call_style: ToolCallStyle
@@ -143,9 +149,11 @@ class MLXModel(Model):
         default_max_tokens: int = 4096,
         settings: ModelSettings | None = None,
         profile: ModelProfile | None = None,
+        adapter: Path | None = None,
     ) -> None:
         super().__init__(settings=settings, profile=profile)
         self.model_ref = str(model)
+        self.adapter = adapter
         self.prompt_cache = prompt_cache
         self.fenced_code_calls = fenced_code_calls
         self.tool_call_style = tool_call_style
@@ -175,7 +183,13 @@ class MLXModel(Model):
                 _, mlx_lm, _ = _import_mlx()
                 started = time.perf_counter()
                 try:
-                    model, tokenizer, config = mlx_lm.load(self.model_ref, return_config=True)
+                    model, tokenizer, config = mlx_lm.load(
+                        self.model_ref,
+                        adapter_path=None if self.adapter is None else str(self.adapter),
+                        return_config=True,
+                    )
+                    if self.adapter is not None:
+                        _fuse_lora(model)
                 except (OSError, ValueError) as error:
                     raise ModelBackendError(
                         f"cannot load MLX model `{self.model_ref}`: {error}", backend="mlx"
@@ -206,6 +220,16 @@ class MLXModel(Model):
                 if isinstance(value, int) and value > 0:
                     return value
         return super().context_window
+
+    @property
+    def prompt_profile(self) -> PromptProfile | None:
+        """The Code Mode prompt profile the model directory's `punie.json` names (punie-tiny: `compact`)."""
+        path = Path(self.model_ref).expanduser() / SERVING_FILE
+        try:
+            profile = json.loads(path.read_text(encoding="utf-8")).get("prompt_profile")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            return None
+        return profile if profile in PROMPT_PROFILES else None
 
     def _read_local_config(self) -> dict[str, Any] | None:
         path = Path(self.model_ref).expanduser() / "config.json"
@@ -470,6 +494,18 @@ class MLXModel(Model):
         finally:
             stop.set()
             await chunks.aclose()
+
+
+def _fuse_lora(model: Any) -> None:
+    """Fold loaded LoRA layers into their base weights, as `mlx_lm fuse` does, in memory.
+
+    One small matmul per layer at load time; generation then runs at the base model's speed.
+    """
+    from mlx.utils import tree_unflatten
+
+    fused = [(name, module.fuse()) for name, module in model.named_modules() if hasattr(module, "fuse")]
+    if fused:
+        model.update_modules(tree_unflatten(fused))
 
 
 def _outcome(stats: list[GenerationStats]) -> StreamOutcome:

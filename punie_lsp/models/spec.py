@@ -29,8 +29,10 @@ from punie_lsp.models.mlx import MLXModel
 from punie_lsp.models.openai_compat import PRESETS, openai_compat_model
 from punie_lsp.models.replay import ReplayModel
 from punie_lsp.models.tiny import enable_fast_blas, install_on_first_use
+from punie_lsp.models.tiny.convert import refresh_serving_files
 
 __all__ = (
+    "PUNIE_TINY_ADAPTER",
     "SPEC_GRAMMAR",
     "MLXSpec",
     "ModelSpec",
@@ -56,6 +58,9 @@ SPEC_GRAMMAR = """\
 """The grammar as shown in error messages."""
 
 PUNIE_TINY = "punie-tiny"
+PUNIE_TINY_ADAPTER = Path(__file__).resolve().parent.parent / "data" / "punie-tiny-lora"
+"""The LoRA adapter Punie ships for punie-tiny (trained by `punie model train-tiny` on the seed set):
+`punie-tiny` is the converted base model with it fused in at load; `mlx:<models/punie-tiny>` is the base."""
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _OPTIONAL_MODEL = {"mlx-server": "default_model", "llamacpp": "default"}
 
@@ -173,13 +178,16 @@ def punie_tiny_dir(punie_home: Path) -> Path:
     return punie_home / "models" / PUNIE_TINY
 
 
-def resolve_model(spec: str, *, punie_home: Path, fenced_code_calls: bool = False) -> Model:
+def resolve_model(
+    spec: str, *, punie_home: Path, fenced_code_calls: bool = False, auto_install: bool | None = None
+) -> Model:
     """Build the pydantic-ai model a spec names (the one place that maps specs to backends).
 
     Args:
         spec: the model spec (see `SPEC_GRAMMAR`).
         punie_home: Punie's home directory (`~/.punie` or `PUNIE_HOME`), where `punie-tiny` is installed.
         fenced_code_calls: read ```` ```python ```` blocks as `run_code` calls (for models configured so).
+        auto_install: install a missing punie-tiny now (`None`: as `auto_install_allowed` decides).
 
     Raises:
         ModelSpecError: the spec does not follow the grammar.
@@ -192,15 +200,17 @@ def resolve_model(spec: str, *, punie_home: Path, fenced_code_calls: bool = Fals
             directory = punie_tiny_dir(punie_home)
             if not (directory / "config.json").is_file():
                 try:
-                    install_on_first_use(punie_home)
+                    install_on_first_use(punie_home, allowed=auto_install)
                 except UserError as error:
                     raise UserError(
                         f"The offline default model `{PUNIE_TINY}` is not installed "
                         f"(looked in `{directory}`): {error}.\n"
                         f"Or choose a model with `--model`, one of:\n{SPEC_GRAMMAR}"
                     ) from error
+            refresh_serving_files(directory)
             enable_fast_blas()
-            return MLXModel(directory, fenced_code_calls=fenced_code_calls)
+            adapter = PUNIE_TINY_ADAPTER if (PUNIE_TINY_ADAPTER / "adapters.safetensors").is_file() else None
+            return MLXModel(directory, fenced_code_calls=fenced_code_calls, adapter=adapter)
         case MLXSpec(model=model):
             path = Path(model).expanduser()
             looks_local = model.startswith(("/", ".", "~")) or path.exists()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from punie_lsp.models import MLXModel, resolve_model
+from punie_lsp.models import MLXModel, punie_tiny_dir, resolve_model
 from punie_lsp.models.tiny.source import assemble_gguf
 from tests.tiny.reference import GemmaReference
 
@@ -54,8 +54,8 @@ def source_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def punie_tiny(tiny_home: Path) -> MLXModel:
-    """`resolve_model("punie-tiny")` on the installed home, loaded once (about 1.1 GB) for all the tests."""
-    model = resolve_model("punie-tiny", punie_home=tiny_home)
+    """The converted base model (`mlx:<install dir>`, no adapter), loaded once (about 1.1 GB)."""
+    model = resolve_model(f"mlx:{punie_tiny_dir(tiny_home)}", punie_home=tiny_home)
     assert isinstance(model, MLXModel)
     return model
 

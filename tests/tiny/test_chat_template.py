@@ -100,12 +100,13 @@ def test_a_tool_call_turn_renders_on_gemma_markers() -> None:
     """System text and tools open the first user turn; calls and results keep Punie's XML format."""
     content = render_gemma_chat(_turn("content"), tools=[RUN_CODE])
     assert content == render_gemma_chat(_turn("structured"), tools=[RUN_CODE])
-    assert content.startswith("<bos><start_of_turn>user\nYou are Punie.\n\n# Tools\n")
-    assert "<name>run_code</name>" in content and "<|im_start|>" not in content
-    assert (
-        "</IMPORTANT>\n\nHow many ruff violations?<end_of_turn>\n<start_of_turn>model\nLet me check.\n\n"
-        in content
+    assert content.startswith(
+        "<bos><start_of_turn>user\nYou are Punie.\n\n# Tools\n"
+        "- run_code(code): Run Python that calls Punie's typed tools.\n\nTo call a tool, reply with only:\n"
+        "<tool_call>\n<function=NAME>\n<parameter=ARGUMENT>\nvalue\n</parameter>\n</function>\n</tool_call>"
+        "\n\nHow many ruff violations?<end_of_turn>\n<start_of_turn>model\nLet me check.\n\n"
     )
+    assert "<|im_start|>" not in content
     assert (
         "</tool_call><end_of_turn>\n<start_of_turn>user\n<tool_response>\n2\n</tool_response>\n"
         "<tool_response>\ndone\n</tool_response>\n<end_of_turn>\n"

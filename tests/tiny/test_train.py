@@ -1,7 +1,7 @@
 """`train_tiny`: a short real LoRA run on punie-tiny through fuse to a model that loads and answers.
 
-One run (3 iterations, 1 layer, 128 tokens, a handful of seed records) is shared by the tests of this
-module; it takes about 40 s on two cores, on top of the session's punie-tiny install.
+One run (3 iterations of 2 records, 1 LoRA layer, a handful of seed records) is shared by the tests of
+this module; it takes about 40 s on two cores, on top of the session's punie-tiny install.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def trained(
         tiny_home,
         data_dir=data,
         iters=ITERS,
+        batch_size=2,
         num_layers=1,
-        max_seq_length=128,
+        max_seq_length=1024,
         val_batches=1,
         out_dir=tmp_path_factory.mktemp("out") / "tuned",
         progress=events.append,
@@ -56,12 +57,16 @@ def test_run_reports_progress_and_a_summary(trained: tuple[TrainSummary, list[Tr
     summary, events = trained
     stages = [event.stage for event in events]
     assert stages[0] == "load" and stages[-2:] == ["fuse", "finish"]
+    assert stages[stages.index("prepare") + 1] == "valid" and set(stages[1 : stages.index("prepare")]) <= {
+        "preparing"
+    }
     train = [event for event in events if event.stage == "train"]
     assert [event.iteration for event in train] == list(range(1, ITERS + 1))
     assert all(event.seconds_per_iteration and event.seconds_per_iteration > 0 for event in train)
     assert summary.train_losses == tuple(event.train_loss for event in train)
     assert all(0 < loss < 20 for loss in summary.train_losses)
-    assert [iteration for iteration, _ in summary.valid_losses] == [0, ITERS - 1]
+    assert [iteration for iteration, _ in summary.valid_losses] == [0, ITERS]
+    assert summary.prepare_seconds > 0 and summary.batch_size == 2 and summary.num_layers == 1
     assert summary.train_examples == 4 and summary.valid_examples == 2 and summary.trained_tokens > 0
     assert 0 < summary.seconds_per_iteration < summary.seconds and summary.peak_memory_gb > 0
     json.dumps(summary.to_dict())
@@ -98,7 +103,7 @@ def test_training_renders_records_with_punies_gemma_template(
     text = tokenizer.apply_chat_template(record["messages"], tools=record["tools"], tokenize=False)
     assert text == render_gemma_chat(record["messages"], tools=record["tools"], add_generation_prompt=False)
     assert text.startswith("<bos><start_of_turn>user\n") and "<tool_call>" in text
-    # What mlx-lm's ChatDataset trains on: the same text, tokenized with a single <bos>.
+    # What the trainer trains on: the same text, tokenized with a single <bos>.
     tokens = tokenizer.apply_chat_template(record["messages"], tools=record["tools"], return_dict=False)
     assert list(tokens) == tokenizer.encode(text, add_special_tokens=False) and tokens.count(2) == 1
 
@@ -122,3 +127,18 @@ def test_training_needs_an_install(tmp_path: Path) -> None:
     with pytest.raises(TrainError, match="not installed"):
         train_tiny(tmp_path, iters=1)
     assert not (tmp_path / "models" / "punie-tiny-tuned").exists()
+
+
+def test_the_adapter_fuses_at_load_as_mlx_lm_fuse_does(
+    trained: tuple[TrainSummary, list[TrainProgress]], tiny_dir: Path
+) -> None:
+    """The base model plus the adapter (as `punie-tiny` loads the shipped one) is the fused model."""
+    import mlx.core as mx
+
+    summary, _ = trained
+    ids = mx.array([[2, 105, 2364, 107, 3048, 563]])
+    with_adapter = MLXModel(tiny_dir, adapter=summary.adapter_dir)._load_sync().model(ids)
+    fused = MLXModel(summary.model_dir)._load_sync().model(ids)
+    base = MLXModel(tiny_dir)._load_sync().model(ids)
+    assert mx.allclose(with_adapter, fused, atol=1e-3).item()
+    assert not mx.allclose(with_adapter, base, atol=1e-3).item()

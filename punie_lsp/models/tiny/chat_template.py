@@ -26,6 +26,10 @@ Differences from the ChatML twin, all following Gemma's conventions:
   open with a user message it becomes a user turn of its own. Later system messages are user turns.
 * `<bos>` opens the prompt (Punie encodes prompts without adding special tokens).
 * Turns end with `<end_of_turn>` (id 106), which `config.json` lists as an end-of-sequence token.
+* The tools block is compact (`render_compact_tools_block`): one line per tool and a short example of the
+  call format, about 60 tokens instead of Qwen3-Coder's 450. punie-tiny is a small model served with the
+  `compact` prompt profile; it learns the format in training, and every prompt token costs prefill time on
+  a CPU and training time on every record.
 
 `render_gemma_chat` is the pure-Python twin (tests keep the two identical). Training data for punie-tiny
 must be rendered with this template (through the tokenizer), never with the ChatML one.
@@ -42,10 +46,16 @@ from punie_lsp.models.chat_format import (
     ChatMessage,
     ChatTool,
     render_tool_call,
-    render_tools_block,
 )
 
-__all__ = ("BOS", "END_OF_TURN", "PUNIE_GEMMA_CHAT_TEMPLATE", "START_OF_TURN", "render_gemma_chat")
+__all__ = (
+    "BOS",
+    "END_OF_TURN",
+    "PUNIE_GEMMA_CHAT_TEMPLATE",
+    "START_OF_TURN",
+    "render_compact_tools_block",
+    "render_gemma_chat",
+)
 
 BOS = "<bos>"
 """Gemma's beginning-of-sequence token."""
@@ -53,6 +63,26 @@ START_OF_TURN = "<start_of_turn>"
 """Opens a turn (followed by `user` or `model` and a newline)."""
 END_OF_TURN = "<end_of_turn>"
 """Closes a turn; generation stops on it."""
+
+
+_TOOLS_HEADING = "\n\n# Tools"
+_CALL_FORMAT = (
+    "\n\nTo call a tool, reply with only:\n<tool_call>\n<function=NAME>\n<parameter=ARGUMENT>\nvalue\n"
+    "</parameter>\n</function>\n</tool_call>"
+)
+
+
+def render_compact_tools_block(tools: Sequence[ChatTool]) -> str:
+    """The tools block of punie-tiny's prompt: `- name(params): description` lines and the call format."""
+    out = [_TOOLS_HEADING]
+    for tool in tools:
+        function = tool["function"]
+        params = ", ".join(function.get("parameters", {}).get("properties", {}))
+        out.append(f"\n- {function['name']}({params})")
+        if function["description"].strip():
+            out.append(f": {function['description'].strip()}")
+    out.append(_CALL_FORMAT)
+    return "".join(out)
 
 
 def _system_prefix(messages: Sequence[ChatMessage], tools: Sequence[ChatTool]) -> tuple[str | None, int]:
@@ -65,7 +95,7 @@ def _system_prefix(messages: Sequence[ChatMessage], tools: Sequence[ChatTool]) -
         return None, start
     text = system if system is not None else DEFAULT_SYSTEM_PROMPT
     if tools:
-        text += render_tools_block(tools)
+        text += render_compact_tools_block(tools)
     return text, start
 
 
@@ -120,35 +150,17 @@ def _jinja_string(text: str) -> str:
     return json.dumps(text)
 
 
-# The tools block's fixed head and tail, taken from the ChatML twin so the two formats cannot drift apart.
-_TOOLS_HEAD, _, _TOOLS_TAIL = render_tools_block([]).partition("\n</tools>")
-
 _TOOLS_JINJA = (
-    "{%- set ns.prefix = ns.prefix ~ " + _jinja_string(_TOOLS_HEAD) + " -%}"
+    "{%- set ns.prefix = ns.prefix ~ " + _jinja_string(_TOOLS_HEADING) + " -%}"
     "{%- for tool in tools -%}{%- set fn = tool.function if tool.function is defined else tool -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<function>\\n<name>' ~ fn.name ~ '</name>' -%}"
+    "{%- set params = (fn.parameters.properties | list) if fn.parameters and fn.parameters.properties"
+    " else [] -%}"
+    "{%- set ns.prefix = ns.prefix ~ '\\n- ' ~ fn.name ~ '(' ~ (params | join(', ')) ~ ')' -%}"
     "{%- if fn.description and fn.description | trim -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<description>' ~ (fn.description | trim) ~ '</description>' -%}"
+    "{%- set ns.prefix = ns.prefix ~ ': ' ~ (fn.description | trim) -%}"
     "{%- endif -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<parameters>' -%}"
-    "{%- if fn.parameters and fn.parameters.properties -%}"
-    "{%- for pname, param in fn.parameters.properties | items -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<parameter>\\n<name>' ~ pname ~ '</name>' -%}"
-    "{%- if param.type is defined -%}{%- if param.type is string -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<type>' ~ param.type ~ '</type>' -%}"
-    "{%- else -%}{%- set ns.prefix = ns.prefix ~ '\\n<type>' ~ (param.type | tojson) ~ '</type>' -%}"
-    "{%- endif -%}{%- endif -%}"
-    "{%- if param.description is defined and param.description | trim -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<description>' ~ (param.description | trim) ~ '</description>' -%}"
-    "{%- endif -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n</parameter>' -%}"
-    "{%- endfor -%}{%- endif -%}"
-    "{%- if fn.parameters and fn.parameters.required -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n<required>' ~ (fn.parameters.required | tojson) ~ '</required>' -%}"
-    "{%- endif -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n</parameters>\\n</function>' -%}"
     "{%- endfor -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n</tools>' ~ " + _jinja_string(_TOOLS_TAIL) + " -%}"
+    "{%- set ns.prefix = ns.prefix ~ " + _jinja_string(_CALL_FORMAT) + " -%}"
 )
 
 PUNIE_GEMMA_CHAT_TEMPLATE = (

@@ -41,6 +41,7 @@ __all__ = (
     "gemma_config",
     "hf_tensor_name",
     "read_params",
+    "refresh_serving_files",
     "tokenizer_files",
 )
 
@@ -325,6 +326,42 @@ def tokenizer_files(gguf: GGUFFile, params: GemmaParams) -> tuple[str, dict[str,
     return tokenizer.to_str(), config
 
 
+def refresh_serving_files(model_dir: Path) -> bool:
+    """Bring a punie-tiny directory's chat template and `punie.json` (prompt profile) up to this version.
+
+    Cheap (two small JSON files), so `resolve_model("punie-tiny")` calls it on every load: a model
+    installed by an older Punie is then served in the format this Punie trains and parses.
+
+    Returns:
+        Whether a file was rewritten.
+    """
+    from punie_lsp.models.chat_format import SERVING_FILE
+
+    changed = False
+    config_path = model_dir / "tokenizer_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("chat_template") != PUNIE_GEMMA_CHAT_TEMPLATE:
+        config["chat_template"] = PUNIE_GEMMA_CHAT_TEMPLATE
+        _write_atomically(config_path, json.dumps(config, indent=2))
+        changed = True
+    serving_path = model_dir / SERVING_FILE
+    serving = json.dumps({"prompt_profile": "compact"}, indent=2) + "\n"
+    try:
+        current = serving_path.read_text(encoding="utf-8")
+    except OSError:
+        current = None
+    if current != serving:
+        _write_atomically(serving_path, serving)
+        changed = True
+    return changed
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
 def convert_gguf(
     gguf_path: Path,
     target: Path,
@@ -333,8 +370,8 @@ def convert_gguf(
 ) -> GemmaParams:
     """Convert a Gemma 3 GGUF into the (existing, empty) directory `target`.
 
-    Writes `model.safetensors`, `config.json`, `generation_config.json`, `tokenizer.json` and
-    `tokenizer_config.json`.
+    Writes `model.safetensors`, `config.json`, `generation_config.json`, `tokenizer.json`,
+    `tokenizer_config.json` and `punie.json` (served with the `compact` prompt profile).
 
     Args:
         gguf_path: the GGUF file.
@@ -379,6 +416,7 @@ def convert_gguf(
         "pad_token_id": params.pad_token_id,
     }
     (target / "generation_config.json").write_text(json.dumps(generation, indent=2), encoding="utf-8")
+    refresh_serving_files(target)
     if progress is not None:
         progress("tokenizer", 1, 1)
     return params

@@ -276,13 +276,16 @@ def auto_install_allowed() -> bool:
     return sys.stderr.isatty()
 
 
-def install_on_first_use(punie_home: Path) -> Path:
+def install_on_first_use(punie_home: Path, *, allowed: bool | None = None) -> Path:
     """Install punie-tiny because it is about to be used, with a progress bar on stderr.
+
+    `allowed`: `None` lets `auto_install_allowed` decide (editors and scripts get an error); a command a
+    person typed (`punie ask`) passes `True`.
 
     Raises:
         InstallError: installing on first use is not allowed here (see `auto_install_allowed`), or failed.
     """
-    if not auto_install_allowed():
+    if not (auto_install_allowed() if allowed is None else allowed):
         raise InstallError(
             "install it with `punie model install punie-tiny` (about 1.4 GB of disk, under a minute), "
             f"or set {AUTO_INSTALL_ENV}=1 to install it on first use"

@@ -6,20 +6,21 @@ memory and any crash stay out of the caller's process:
 1. `python -m punie_lsp.models.tiny.train CONFIG` (this module's `_child_main`): loads the installed
    punie-tiny with `mlx_lm.load`, checks that the tokenizer's chat template renders the first training
    record exactly as `render_gemma_chat` does (Punie's Gemma template, tools included, one `<bos>`), and
-   runs mlx-lm's LoRA trainer (`mlx_lm.lora.train_model`, chat records `{"messages", "tools"}` rendered by
-   that template). Progress goes to the parent as JSON lines on a pipe of its own; mlx-lm's console
-   output goes to `train.log`.
+   trains LoRA layers with `lora.train_lora` (chat records `{"messages", "tools"}` rendered by that
+   template; the loss on the model's turns only, the LM head only where it counts). Progress goes to the
+   parent as JSON lines on a pipe of its own; other console output goes to `train.log`.
 2. `python -m mlx_lm fuse`: the adapter fused into float32 weights. The base tokenizer files are copied
    over the fused ones, so the chat template is byte for byte the one punie-tiny ships.
 
 Everything is built in a staging directory next to the target (`models/.punie-tiny-tuned.partial-*`);
 `install.json` is written last and the directory is renamed onto the target, so an interrupted run never
-leaves a half model that looks installed. The whole conversation is trained on (no prompt masking):
-`--mask-prompt` would keep only the last message, and the tool call is an earlier turn.
+leaves a half model that looks installed; stale staging directories of interrupted runs are removed
+when the next run starts.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from punie_lsp.exceptions import UserError
+from punie_lsp.models.tiny.convert import refresh_serving_files
 from punie_lsp.models.tiny.install import INSTALL_MARKER, is_installed
 
 __all__ = (
@@ -55,9 +57,17 @@ TOKENIZER_FILES = (
     "tokenizer_config.json",
     "special_tokens_map.json",
     "chat_template.jinja",
+    "punie.json",
 )
-"""Tokenizer files taken from the base model (those it has) rather than from mlx-lm's re-save."""
+"""Tokenizer and serving files taken from the base model (those it has) rather than from mlx-lm's re-save."""
 _EVENT_PREFIX = "punie-train-event "
+
+# The recipe of the adapter Punie ships (`punie_lsp/data/punie-tiny-lora`): about 1.5 epochs of the seed set.
+RECIPE_ITERS = 140
+RECIPE_BATCH_SIZE = 4
+RECIPE_LAYERS = 6
+RECIPE_LEARNING_RATE = 3e-4
+RECIPE_MAX_SEQ_LENGTH = 2048
 
 
 class TrainError(UserError):
@@ -69,7 +79,8 @@ class TrainProgress:
     """One progress report of a training run."""
 
     stage: str
-    """`load` (model and data loaded), `valid`, `train`, `fuse` or `finish`."""
+    """`load` (model and data loaded), `preparing` (records done in `iteration` of `iters` while the frozen
+    layers' outputs are computed), `prepare` (done), `valid`, `train`, `fuse` or `finish`."""
     iteration: int
     """Iterations done."""
     iters: int
@@ -113,7 +124,9 @@ class TrainSummary:
     seconds_per_iteration: float
     """Mean training time per iteration after the first (validation, loading and fusing excluded)."""
     first_iteration_seconds: float
-    """The first iteration, which also pays for lazy weight loading and warm-up."""
+    """The first iteration, which also pays for warm-up."""
+    prepare_seconds: float
+    """Computing every record's hidden states below the LoRA layers, once (they are frozen)."""
     peak_memory_gb: float
     train_seconds: float
     """The training child's wall time (loading, validation and training)."""
@@ -184,12 +197,12 @@ def train_tiny(
     punie_home: Path,
     *,
     data_dir: Path = DEFAULT_DATA_DIR,
-    iters: int,
-    batch_size: int = 1,
-    num_layers: int = 8,
-    max_seq_length: int = 3200,
-    learning_rate: float = 1e-4,
-    val_batches: int = 8,
+    iters: int = RECIPE_ITERS,
+    batch_size: int = RECIPE_BATCH_SIZE,
+    num_layers: int = RECIPE_LAYERS,
+    max_seq_length: int = RECIPE_MAX_SEQ_LENGTH,
+    learning_rate: float = RECIPE_LEARNING_RATE,
+    val_batches: int = -1,
     seed: int = 0,
     out_dir: Path | None = None,
     progress: TrainProgressCallback | None = None,
@@ -201,9 +214,10 @@ def train_tiny(
         data_dir: a directory with `train.jsonl` and `valid.jsonl` (`{"messages": [...], "tools": [...]}`).
         iters: training iterations.
         batch_size: records per iteration.
-        num_layers: how many of the top layers (of 18) get LoRA adapters (rank 8, scale 20).
-        max_seq_length: tokens kept per record (the seed records are 1.7k–3.2k tokens).
-        learning_rate: Adam's learning rate.
+        num_layers: how many of the top layers (of 18) get LoRA adapters (rank 8, scale 20); the layers
+            below are frozen and run once per record, before training.
+        max_seq_length: tokens kept per record (the seed records are 400–1,850 tokens).
+        learning_rate: Adam's peak learning rate (10 warm-up iterations, cosine decay to a tenth).
         val_batches: validation batches before and after training (`-1`: the whole validation set).
         seed: the random seed (batch order, LoRA initialisation).
         out_dir: where the fused model goes (default `PUNIE_HOME/models/punie-tiny-tuned`); replaced.
@@ -222,6 +236,7 @@ def train_tiny(
     base = punie_tiny_dir(punie_home)
     if not is_installed(base):
         raise TrainError(f"punie-tiny is not installed in `{base}`; run `punie model install punie-tiny`")
+    refresh_serving_files(base)
     data_dir = Path(data_dir)
     for split in ("train", "valid"):
         if not (data_dir / f"{split}.jsonl").is_file():
@@ -249,7 +264,7 @@ def train_tiny(
     train_losses: list[float] = []
     valid_losses: list[tuple[int, float]] = []
     seconds: list[float] = []
-    state: dict[str, float] = {"trained_tokens": 0, "peak_memory": 0.0}
+    state: dict[str, float] = {"trained_tokens": 0, "peak_memory": 0.0, "frozen_seconds": 0.0}
 
     def emit(event: TrainProgress) -> None:
         if progress is not None:
@@ -259,6 +274,11 @@ def train_tiny(
         kind = event.get("event")
         if kind == "load":
             emit(TrainProgress(stage="load", iteration=0, iters=iters))
+        elif kind == "preparing":
+            emit(TrainProgress(stage="preparing", iteration=int(event["done"]), iters=int(event["total"])))
+        elif kind == "frozen":
+            state["frozen_seconds"] = float(event["seconds"])
+            emit(TrainProgress(stage="prepare", iteration=0, iters=iters))
         elif kind == "valid":
             valid_losses.append((int(event["iteration"]), float(event["val_loss"])))
             emit(
@@ -287,6 +307,14 @@ def train_tiny(
                 )
             )
 
+    lock = (target.parent / f".{target.name}.lock").open("a")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        lock.close()
+        raise TrainError(f"another `train-tiny` run is writing `{target}`") from error
+    for stale in target.parent.glob(f".{target.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         staging.chmod(0o755)
@@ -319,6 +347,7 @@ def train_tiny(
             trained_tokens=int(state["trained_tokens"]),
             seconds_per_iteration=_steady_mean(seconds),
             first_iteration_seconds=seconds[0] if seconds else 0.0,
+            prepare_seconds=round(state["frozen_seconds"], 2),
             peak_memory_gb=state["peak_memory"],
             train_seconds=round(train_seconds, 2),
             fuse_seconds=round(fuse_seconds, 2),
@@ -336,6 +365,8 @@ def train_tiny(
         if isinstance(error, OSError):
             raise TrainError(f"training punie-tiny failed: {error}") from error
         raise
+    finally:
+        lock.close()
     emit(TrainProgress(stage="finish", iteration=iters, iters=iters))
     return summary
 
@@ -396,14 +427,16 @@ def _check_template(tokenizer: Any, record: dict[str, Any]) -> None:
         raise SystemExit("the chat template's tokens differ from the rendered text's (a doubled <bos>?)")
 
 
-def _child_main(config_file: str) -> None:
-    """The training child: load, check the template, train with mlx-lm, report events on the pipe."""
-    import types
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
 
+
+def _child_main(config_file: str) -> None:
+    """The training child: load, check the template, train (`lora.train_lora`), report events on the pipe."""
     from mlx_lm import load
-    from mlx_lm.lora import CONFIG_DEFAULTS, train_model
-    from mlx_lm.tuner.callbacks import TrainingCallback
-    from mlx_lm.tuner.datasets import load_dataset
+
+    from punie_lsp.models.tiny.lora import LoraConfig, build_examples, train_lora
 
     config = json.loads(Path(config_file).read_text(encoding="utf-8"))
     events = os.fdopen(int(os.environ["PUNIE_TRAIN_EVENTS"]), "w", encoding="utf-8", buffering=1)
@@ -411,33 +444,30 @@ def _child_main(config_file: str) -> None:
     def send(kind: str, info: dict[str, Any]) -> None:
         events.write(_EVENT_PREFIX + json.dumps({"event": kind, **info}) + "\n")
 
-    class Reporter(TrainingCallback):
-        def on_train_loss_report(self, train_info: dict[str, Any]) -> None:
-            send("train", train_info)
-
-        def on_val_loss_report(self, val_info: dict[str, Any]) -> None:
-            send("valid", val_info)
-
-    args = types.SimpleNamespace(
-        **{
-            **CONFIG_DEFAULTS,
-            **config,
-            "train": True,
-            "test": False,
-            "fine_tune_type": "lora",
-            "mask_prompt": False,
-            "steps_per_report": 1,
-            "steps_per_eval": config["iters"],
-            "save_every": config["iters"],
-        }
-    )
-    loaded: tuple[Any, ...] = load(args.model)
+    loaded: tuple[Any, ...] = load(config["model"])
     model, tokenizer = loaded[0], loaded[1]
-    with Path(args.data, "train.jsonl").open(encoding="utf-8") as handle:
-        _check_template(tokenizer, json.loads(handle.readline()))
-    train_set, valid_set, _ = load_dataset(args, tokenizer)
+    train_records = _read_records(Path(config["data"], "train.jsonl"))
+    valid_records = _read_records(Path(config["data"], "valid.jsonl"))
+    _check_template(tokenizer, train_records[0])
+    hf_tokenizer = tokenizer._tokenizer
+    train_set = build_examples(train_records, hf_tokenizer, max_seq_length=config["max_seq_length"])
+    valid_set = build_examples(valid_records, hf_tokenizer, max_seq_length=config["max_seq_length"])
+    if len(train_set) < config["batch_size"] or not valid_set:
+        raise SystemExit("too few records with a model turn to train on")
     send("load", {"train": len(train_set), "valid": len(valid_set)})
-    train_model(args, model, train_set, valid_set, Reporter())
+    lora = LoraConfig(
+        iters=config["iters"],
+        batch_size=config["batch_size"],
+        num_layers=config["num_layers"],
+        learning_rate=config["learning_rate"],
+        max_seq_length=config["max_seq_length"],
+        val_batches=config["val_batches"],
+        seed=config["seed"],
+    )
+    adapter_dir = Path(config["adapter_path"])
+    train_lora(
+        model, train_set, valid_set, lora, adapter_dir=adapter_dir, base_model=config["model"], report=send
+    )
     events.close()
 
 

@@ -1,0 +1,55 @@
+"""`punie ask` with punie-tiny (base model + the shipped adapter) answering fixture questions end to end.
+
+The README's main job is such a command. These run the real `punie` script in a subprocess, with no
+terminal and no model flag (punie-tiny is the default), against fresh copies of the fixtures; the answer
+must be true to what the tools really report.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from punie_lsp.models.spec import PUNIE_TINY_ADAPTER
+from tests.tiny.conftest import run_punie
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _readme_main_job() -> list[str]:
+    """The arguments after `punie` in the README's main-job command."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    main_job = re.findall(r"```console\n(.+?)\n```", readme, flags=re.S)[0]
+    import shlex
+
+    words = shlex.split(main_job)
+    return words[words.index("punie") + 1 :]
+
+
+def test_the_shipped_adapter_is_there() -> None:
+    """The adapter `punie-tiny` loads is in the package, in mlx-lm's layout, and small."""
+    config = json.loads((PUNIE_TINY_ADAPTER / "adapter_config.json").read_text(encoding="utf-8"))
+    assert config["fine_tune_type"] == "lora" and config["num_layers"] >= 1
+    weights = PUNIE_TINY_ADAPTER / "adapters.safetensors"
+    assert 100_000 < weights.stat().st_size < 20_000_000
+
+
+def test_the_readme_main_job_answers_from_the_tools(
+    tiny_home: Path, copy_fixture: object, tmp_path: Path
+) -> None:
+    """The README's `punie ask` on the planted fixture: a Code Mode call, and the true count in the answer."""
+    args = _readme_main_job()
+    assert args[0] == "ask" and "--cwd" in args
+    fixture = ROOT / args[args.index("--cwd") + 1]
+    assert fixture.is_dir()
+    proc = run_punie(*args, "--format", "json", home=tiny_home, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["ok"] and result["stop_reason"] == "end_turn"
+    assert [call["name"] for call in result["tool_calls"]][:1] == ["run_code"]
+    assert result["output"].strip()
