@@ -433,6 +433,25 @@ def model_train_tiny(
     )
 
 
+@model_app.command("export-gguf")
+def model_export_gguf(
+    out: Annotated[Path, typer.Option("--out", help="The GGUF file to write.")] = Path("punie-tiny.gguf"),
+    dtype: Annotated[
+        Literal["q8_0", "f16", "f32"], typer.Option("--dtype", help="Weight type (q8_0: about 290 MB).")
+    ] = "q8_0",
+) -> None:
+    """Write punie-tiny (base + shipped adapter) as a GGUF for llama.cpp (`llama-server -m FILE`)."""
+    from punie_lsp.config import find_project_root, load_settings
+    from punie_lsp.models.tiny.export_gguf import export_punie_tiny
+
+    try:
+        home = load_settings(find_project_root(Path.cwd())).punie_home
+        path = export_punie_tiny(home, out, dtype=dtype)
+    except (PunieError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.0f} MB); serve it with `llama-server -m {path}`")
+
+
 @app.command()
 def doctor(cwd: Annotated[Path, typer.Option("--cwd", help="Project directory.")] = Path()) -> None:
     """Report what is installed, which model is configured and which editor configs exist."""

@@ -25,9 +25,11 @@ def _replay(tmp_path: Path, turns: list[str]) -> Path:
     return path
 
 
-def punie(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def punie(
+    *args: str, home: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed script with an isolated PUNIE_HOME and no terminal on stdin."""
-    env = {**os.environ, "PUNIE_HOME": str(home)}
+    env = {**os.environ, "PUNIE_HOME": str(home), **(env or {})}
     env.pop("PUNIE_MODEL", None)
     return subprocess.run(
         [PUNIE, *args],
@@ -114,9 +116,11 @@ def test_ask_without_terminal_denies_writes(tmp_path: Path, copy_fixture: Callab
 
 
 def test_no_model_installed_gives_a_first_run_message(tmp_path: Path) -> None:
-    """With the default model missing, the user is told how to choose one (exit 2, nothing on stdout)."""
+    """Default model missing, `PUNIE_AUTO_INSTALL=0`: how to install or choose one (exit 2, no stdout)."""
     (tmp_path / "proj").mkdir()
-    proc = punie("ask", "hi", "--cwd", str(tmp_path / "proj"), home=tmp_path / "home")
+    proc = punie(
+        "ask", "hi", "--cwd", str(tmp_path / "proj"), home=tmp_path / "home", env={"PUNIE_AUTO_INSTALL": "0"}
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert "not installed" in proc.stderr and "replay:<file>" in proc.stderr

@@ -224,12 +224,22 @@ class MLXModel(Model):
     @property
     def prompt_profile(self) -> PromptProfile | None:
         """The Code Mode prompt profile the model directory's `punie.json` names (punie-tiny: `compact`)."""
+        profile = self._serving().get("prompt_profile")
+        return profile if profile in PROMPT_PROFILES else None
+
+    def _serving(self) -> dict[str, Any]:
+        """The model directory's `punie.json`: how Punie serves it (prompt profile, sampling defaults)."""
         path = Path(self.model_ref).expanduser() / SERVING_FILE
         try:
-            profile = json.loads(path.read_text(encoding="utf-8")).get("prompt_profile")
-        except (OSError, json.JSONDecodeError, AttributeError):
-            return None
-        return profile if profile in PROMPT_PROFILES else None
+            serving = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return {}
+        return serving if isinstance(serving, dict) else {}
+
+    def _default(self, key: str, fallback: float) -> float:
+        """A sampling default from `punie.json` (punie-tiny decodes greedily), else `fallback`."""
+        value = self._serving().get(key)
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else fallback
 
     def _read_local_config(self) -> dict[str, Any] | None:
         path = Path(self.model_ref).expanduser() / "config.json"
@@ -319,11 +329,11 @@ class MLXModel(Model):
         if "seed" in settings:
             mx.random.seed(settings["seed"])
         sampler = make_sampler(
-            temp=settings.get("temperature", 0.7),
+            temp=settings.get("temperature", self._default("temperature", 0.7)),
             top_p=settings.get("top_p", 1.0),
             top_k=settings.get("top_k", 0),
         )
-        max_tokens = settings.get("max_tokens", self.default_max_tokens)
+        max_tokens = settings.get("max_tokens", int(self._default("max_tokens", self.default_max_tokens)))
         stop_sequences = settings.get("stop_sequences") or []
 
         def progress(done: int, total: int) -> None:
@@ -356,6 +366,9 @@ class MLXModel(Model):
                 generated += 1
                 if token in eos:
                     finish = "stop"
+                    break
+                if _looping(session.tokens, start=len(prompt)):
+                    logger.info("stopped a generation that repeats itself after %d tokens", generated)
                     break
                 detokenizer.add_token(token)
                 if segment := detokenizer.last_segment:
@@ -494,6 +507,28 @@ class MLXModel(Model):
         finally:
             stop.set()
             await chunks.aclose()
+
+
+_LOOP_PERIODS = range(8, 81)
+"""Lengths (tokens) of a repeated span that `_looping` looks for."""
+_LOOP_REPEATS = 4
+
+
+def _looping(tokens: list[int], *, start: int) -> bool:
+    """Whether the generated tail (`tokens[start:]`) is one span of 8–80 tokens repeated 4 times in a row.
+
+    Small models decoding greedily fall into such loops (the same list line over and over) and would run
+    to the length limit; real answers do not repeat a span of this size four times verbatim.
+    """
+    generated = len(tokens) - start
+    for period in _LOOP_PERIODS:
+        span = period * _LOOP_REPEATS
+        if span > generated:
+            return False
+        tail = tokens[-period:]
+        if all(tokens[-(k + 1) * period : -k * period] == tail for k in range(1, _LOOP_REPEATS)):
+            return True
+    return False
 
 
 def _fuse_lora(model: Any) -> None:

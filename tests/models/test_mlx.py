@@ -129,7 +129,8 @@ async def test_agent_run_with_the_mlx_spec(
 
 async def test_cancelling_stops_generation_promptly(random_model_dir: Path, allow_requests: None) -> None:
     """Cancelling the awaiting task stops a long generation at once; the model answers the next request."""
-    model = MLXModel(random_model_dir, settings=ModelSettings(temperature=0.0, max_tokens=1_000_000))
+    # Sampled, not greedy: a random model decoding greedily loops, and loops are cut short (below).
+    model = MLXModel(random_model_dir, settings=ModelSettings(temperature=1.0, seed=0, max_tokens=1_000_000))
     await model.load()
     deltas = 0
 
@@ -164,3 +165,23 @@ def test_requests_are_refused_without_permission(tool_model_dir: Path) -> None:
     """With `ALLOW_MODEL_REQUESTS` off (the tests' default) the in-process model refuses to generate."""
     with pytest.raises(RuntimeError, match="ALLOW_MODEL_REQUESTS"):
         asyncio.run(MLXModel(tool_model_dir).request(_ask("hi"), None, PARAMS))
+
+
+async def test_a_generation_that_loops_is_cut_short(random_model_dir: Path, allow_requests: None) -> None:
+    """Greedy decoding of a random model falls into a loop; it stops long before the token limit."""
+    model = MLXModel(random_model_dir, settings=ModelSettings(temperature=0.0, max_tokens=5_000))
+    await model.request(_ask("Ramble."), None, ModelRequestParameters())
+    stats = model.last_stats
+    assert stats is not None and stats.finish_reason == "length"
+    assert 32 <= stats.generated_tokens < 1_000
+
+
+def test_loop_detection_needs_four_verbatim_repeats() -> None:
+    """Four repeats of an 8–80-token span count as a loop; three do not, nor under 32 repeated tokens."""
+    from punie_lsp.models.mlx import _looping
+
+    prompt = [7] * 50
+    assert _looping([*prompt, 1, *list(range(10)) * 4], start=50)
+    assert not _looping([*prompt, *list(range(10)) * 3], start=50)
+    assert not _looping([*prompt, *[1, 2, 3] * 10], start=50)
+    assert not _looping(list(range(10)) * 4, start=20)  # the repeats reach into the prompt

@@ -21,6 +21,7 @@ from punie_lsp.models import (
     punie_tiny_dir,
     resolve_model,
 )
+from punie_lsp.models.spec import PUNIE_TINY_ADAPTER
 
 
 @pytest.mark.parametrize(
@@ -126,6 +127,12 @@ def test_punie_tiny_needs_to_be_installed(tmp_path: Path, tool_model_dir: Path) 
     shutil.copytree(tool_model_dir, punie_tiny_dir(tmp_path))
     model = resolve_model("punie-tiny", punie_home=tmp_path)
     assert isinstance(model, MLXModel) and Path(model.model_name) == tmp_path / "models" / "punie-tiny"
+    # The shipped adapter is fused in at load; the directory is served with the compact prompt.
+    assert model.adapter == PUNIE_TINY_ADAPTER and model.prompt_profile == "compact"
+    base = resolve_model(f"mlx:{punie_tiny_dir(tmp_path)}", punie_home=tmp_path)
+    assert isinstance(base, MLXModel) and base.adapter is None and base.prompt_profile == "compact"
+    plain = resolve_model(f"mlx:{tool_model_dir}", punie_home=tmp_path)
+    assert isinstance(plain, MLXModel) and plain.prompt_profile is None
 
 
 def test_replay_spec_needs_an_existing_file(tmp_path: Path) -> None:

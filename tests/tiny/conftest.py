@@ -21,12 +21,20 @@ from tests.tiny.reference import GemmaReference
 PUNIE = str(Path(sys.executable).parent / "punie")
 
 
-def run_punie(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_punie(
+    *args: str, home: Path, timeout: float = 600, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `punie` script with `PUNIE_HOME=home`, no terminal, output captured."""
     env = {**os.environ, "PUNIE_HOME": str(home)}
     env.pop("PUNIE_MODEL", None)
     return subprocess.run(
-        [PUNIE, *args], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL
+        [PUNIE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=cwd,
     )
 
 

@@ -16,6 +16,7 @@ from gguf import GGMLQuantizationType
 from gguf.quants import dequantize
 from safetensors.numpy import save_file
 
+from punie_lsp.models.spec import PUNIE_TINY_ADAPTER
 from punie_lsp.models.tiny import PUNIE_GEMMA_CHAT_TEMPLATE
 from punie_lsp.models.tiny.convert import hf_tensor_name
 from punie_lsp.models.tiny.export_gguf import ExportError, export_gguf, gguf_tensor_name
@@ -122,3 +123,32 @@ def test_a_directory_that_does_not_match_the_reference_is_refused(tmp_path: Path
     with pytest.raises(ExportError, match=r"missing \['blk\.0\.attn_k\.weight'"):
         export_gguf(model, out, reference_gguf=source_gguf)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+def test_punie_model_export_gguf_writes_the_served_model(
+    tiny_home: Path, exported: Path, tmp_path: Path
+) -> None:
+    """`punie model export-gguf`: base + shipped adapter; the LoRA layers changed, the others did not."""
+    from tests.tiny.conftest import run_punie
+
+    out = tmp_path / "punie-tiny.gguf"
+    proc = run_punie("model", "export-gguf", "--out", str(out), home=tiny_home, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"wrote {out}" in proc.stdout and sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+    served, base = _by_name(read_gguf(out)), _by_name(read_gguf(exported))
+    assert served.keys() == base.keys()
+    config = json.loads((PUNIE_TINY_ADAPTER / "adapter_config.json").read_text(encoding="utf-8"))
+    top = 18 - config["num_layers"]
+    for name in ("blk.17.attn_q.weight", f"blk.{top}.ffn_down.weight"):
+        assert not np.array_equal(_values(served[name]), _values(base[name])), name
+    for name in ("blk.0.attn_q.weight", f"blk.{top - 1}.ffn_down.weight", "token_embd.weight"):
+        assert np.array_equal(_values(served[name], slice(0, 64)), _values(base[name], slice(0, 64))), name
+
+
+def test_export_gguf_needs_an_install(tmp_path: Path) -> None:
+    """Without punie-tiny installed: exit 2 with the install command, nothing written."""
+    from tests.tiny.conftest import run_punie
+
+    proc = run_punie("model", "export-gguf", "--out", str(tmp_path / "x.gguf"), home=tmp_path, cwd=tmp_path)
+    assert proc.returncode == 2 and "punie model install punie-tiny" in proc.stderr
+    assert not (tmp_path / "x.gguf").exists()

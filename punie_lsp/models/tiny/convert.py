@@ -326,6 +326,11 @@ def tokenizer_files(gguf: GGUFFile, params: GemmaParams) -> tuple[str, dict[str,
     return tokenizer.to_str(), config
 
 
+SERVING = {"prompt_profile": "compact", "temperature": 0.0, "max_tokens": 512}
+"""punie-tiny's `punie.json`: the compact prompt, greedy decoding (a 270M model sampled at the usual 0.7
+drifts into junk tokens), and answers capped at 512 tokens (its Code Mode blocks and answers are short)."""
+
+
 def refresh_serving_files(model_dir: Path) -> bool:
     """Bring a punie-tiny directory's chat template and `punie.json` (prompt profile) up to this version.
 
@@ -345,7 +350,7 @@ def refresh_serving_files(model_dir: Path) -> bool:
         _write_atomically(config_path, json.dumps(config, indent=2))
         changed = True
     serving_path = model_dir / SERVING_FILE
-    serving = json.dumps({"prompt_profile": "compact"}, indent=2) + "\n"
+    serving = json.dumps(SERVING, indent=2) + "\n"
     try:
         current = serving_path.read_text(encoding="utf-8")
     except OSError:

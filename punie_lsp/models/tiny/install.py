@@ -261,31 +261,32 @@ def _build(staging: Path, *, chunks: Any, report: Callable[[str, int, int], None
         os.fsync(handle.fileno())
 
 
-def auto_install_allowed() -> bool:
+def auto_install_allowed(default: bool | None = None) -> bool:
     """Whether a missing punie-tiny may be installed on first use.
 
-    `PUNIE_AUTO_INSTALL=1` / `0` decides; unset, only when stderr is a terminal, where the progress bar is
-    seen. Editors and scripts (no terminal) get a clear error naming `punie model install punie-tiny`
-    instead of a silent minute-long conversion inside a request.
+    `PUNIE_AUTO_INSTALL=1` / `0` decides; unset, `default`, and without one only when stderr is a terminal,
+    where the progress bar is seen. Editors (no terminal) get a clear error naming
+    `punie model install punie-tiny` instead of a silent conversion inside a request; `punie ask`, a command
+    a person typed, passes `default=True`.
     """
     value = os.environ.get(AUTO_INSTALL_ENV, "").strip().lower()
     if value in {"1", "yes", "true", "on"}:
         return True
     if value in {"0", "no", "false", "off"}:
         return False
-    return sys.stderr.isatty()
+    return sys.stderr.isatty() if default is None else default
 
 
 def install_on_first_use(punie_home: Path, *, allowed: bool | None = None) -> Path:
     """Install punie-tiny because it is about to be used, with a progress bar on stderr.
 
-    `allowed`: `None` lets `auto_install_allowed` decide (editors and scripts get an error); a command a
-    person typed (`punie ask`) passes `True`.
+    `allowed`: the default when `PUNIE_AUTO_INSTALL` is unset (`None`: only in a terminal); `punie ask`
+    passes `True`.
 
     Raises:
         InstallError: installing on first use is not allowed here (see `auto_install_allowed`), or failed.
     """
-    if not (auto_install_allowed() if allowed is None else allowed):
+    if not auto_install_allowed(allowed):
         raise InstallError(
             "install it with `punie model install punie-tiny` (about 1.4 GB of disk, under a minute), "
             f"or set {AUTO_INSTALL_ENV}=1 to install it on first use"

@@ -466,7 +466,7 @@ def _child_main(config_file: str) -> None:
     )
     adapter_dir = Path(config["adapter_path"])
     train_lora(
-        model, train_set, valid_set, lora, adapter_dir=adapter_dir, base_model=config["model"], report=send
+        model, train_set, valid_set, lora, adapter_dir=adapter_dir, base_model="punie-tiny", report=send
     )
     events.close()
 
