@@ -14,7 +14,7 @@ from pydantic_ai.tools import ToolDefinition
 
 from punie_lsp.agent.disclosure import agent_catalogue
 from punie_lsp.agent.permissions import ModePolicy
-from punie_lsp.agent.session import PunieSession
+from punie_lsp.agent.session import AgentConfig, PunieSession
 from punie_lsp.flywheel._chat import Block, chat_messages, code_mode_history
 from punie_lsp.flywheel._workspace import copy_fixture, fixture_context
 from punie_lsp.flywheel.recipes import CATEGORIES, Outcome, Recipe, as_int
@@ -271,13 +271,17 @@ async def test_chat_text_is_what_the_runtime_renders(seed_set: SeedSet, tmp_path
         home.mkdir()
         ctx = fixture_context(copy.root, punie_home=home)
         model, captured = _replay(example)
-        async with PunieSession(model=model, ctx=ctx, policy=ModePolicy(mode="accept-edits")) as session:
+        # The session is served the profile the seed set is written in (punie-tiny's).
+        config = AgentConfig(prompt_profile=seed_set.profile)
+        policy = ModePolicy(mode="accept-edits")
+        async with PunieSession(model=model, ctx=ctx, policy=policy, config=config) as session:
             result = await session.prompt(example.prompt)
         assert result.stop_reason == "end_turn", (category, result.error)
         runtime = to_chat_messages(session.history, instructions=session.instructions)
         skills = discover_skills(ctx.workspace.root, home)[0].values()
         history = code_mode_history(example.prompt, example.blocks, example.answer)
-        ours = chat_messages(history, root=str(ctx.workspace.root), catalogue=catalogue, skills=skills)
+        root = str(ctx.workspace.root)
+        ours = chat_messages(history, root=root, catalogue=catalogue, skills=skills, profile=seed_set.profile)
         pairs = [(m["role"], m["content"]) for m in runtime]
         assert pairs == [(m["role"], m["content"]) for m in ours], category
         # The JSONL record is the same text with the display path in place of the copy's path.

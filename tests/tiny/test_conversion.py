@@ -56,9 +56,12 @@ def test_install_layout_and_marker(tiny_home: Path, tiny_dir: Path) -> None:
         "generation_config.json",
         "install.json",
         "model.safetensors",
+        "punie.json",
         "tokenizer.json",
         "tokenizer_config.json",
     ]
+    serving = json.loads((tiny_dir / "punie.json").read_text(encoding="utf-8"))
+    assert serving == {"prompt_profile": "compact", "temperature": 0.0, "max_tokens": 512}
     assert sorted(p.name for p in (tiny_home / "models").iterdir()) == [".punie-tiny.lock", "punie-tiny"]
     record = read_install_record(tiny_dir)
     assert record is not None and record["source"]["gguf_sha256"] == GGUF_SHA256

@@ -344,8 +344,11 @@ def refresh_serving_files(model_dir: Path) -> bool:
 
     changed = False
     config_path = model_dir / "tokenizer_config.json"
-    config = json.loads(config_path.read_text(encoding="utf-8"))
-    if config.get("chat_template") != PUNIE_GEMMA_CHAT_TEMPLATE:
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        config = None  # not a tokenizer this can fix: loading the model reports it
+    if isinstance(config, dict) and config.get("chat_template") != PUNIE_GEMMA_CHAT_TEMPLATE:
         config["chat_template"] = PUNIE_GEMMA_CHAT_TEMPLATE
         _write_atomically(config_path, json.dumps(config, indent=2))
         changed = True
