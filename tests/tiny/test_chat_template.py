@@ -68,6 +68,27 @@ CASES: dict[str, tuple[list[ChatMessage], list[ChatTool]]] = {
     "plain": ([{"role": "user", "content": "hi"}], []),
     "system only": ([{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}], []),
     "tools, no system": ([{"role": "user", "content": "hi"}], [RUN_CODE]),
+    "several tools, several or no parameters": (
+        [{"role": "user", "content": "hi"}],
+        [
+            RUN_CODE,
+            {
+                "type": "function",
+                "function": {
+                    "name": "file_edit",
+                    "description": "",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"path": {"type": "string"}, "old": {"type": "string"}},
+                    },
+                },
+            },
+            {
+                "type": "function",
+                "function": {"name": "git_status", "description": "Status.", "parameters": {}},
+            },
+        ],
+    ),
     "tool turn (content)": (_turn("content"), [RUN_CODE]),
     "tool turn (structured)": (_turn("structured"), [RUN_CODE]),
     "system without a user turn": ([{"role": "system", "content": "S"}], [RUN_CODE]),

@@ -153,9 +153,12 @@ def _jinja_string(text: str) -> str:
 _TOOLS_JINJA = (
     "{%- set ns.prefix = ns.prefix ~ " + _jinja_string(_TOOLS_HEADING) + " -%}"
     "{%- for tool in tools -%}{%- set fn = tool.function if tool.function is defined else tool -%}"
-    "{%- set params = (fn.parameters.properties | list) if fn.parameters and fn.parameters.properties"
-    " else [] -%}"
-    "{%- set ns.prefix = ns.prefix ~ '\\n- ' ~ fn.name ~ '(' ~ (params | join(', ')) ~ ')' -%}"
+    "{%- set ns.params = '' -%}"
+    "{%- if fn.parameters and fn.parameters.properties -%}"
+    "{%- for pname, param in fn.parameters.properties | items -%}"
+    "{%- set ns.params = ns.params ~ (', ' if ns.params else '') ~ pname -%}"
+    "{%- endfor -%}{%- endif -%}"
+    "{%- set ns.prefix = ns.prefix ~ '\\n- ' ~ fn.name ~ '(' ~ ns.params ~ ')' -%}"
     "{%- if fn.description and fn.description | trim -%}"
     "{%- set ns.prefix = ns.prefix ~ ': ' ~ (fn.description | trim) -%}"
     "{%- endif -%}"
@@ -164,7 +167,7 @@ _TOOLS_JINJA = (
 )
 
 PUNIE_GEMMA_CHAT_TEMPLATE = (
-    "{%- set ns = namespace(prefix=none) -%}"
+    "{%- set ns = namespace(prefix=none, params='') -%}"
     "{%- if messages and messages[0].role == 'system' -%}"
     "{%- set ns.prefix = messages[0].content -%}{%- set loop_messages = messages[1:] -%}"
     "{%- else -%}{%- set loop_messages = messages -%}{%- endif -%}"
