@@ -22,8 +22,7 @@ import sys
 from pathlib import Path
 
 from punie_lsp.config import default_punie_home
-from punie_lsp.models import punie_tiny_dir
-from punie_lsp.models.tiny import BLAS_ENV, fast_blas_env, find_fast_blas, install_punie_tiny, is_installed
+from punie_lsp.models.tiny import BLAS_ENV, fast_blas_env, find_fast_blas, install_punie_tiny
 from punie_lsp.models.tiny.progress import rich_progress
 
 TEXT = (
@@ -96,10 +95,8 @@ def main() -> int:
     parser.add_argument("--decode-tokens", type=int, default=64)
     options = parser.parse_args()
     home = options.punie_home or default_punie_home()
-    model_dir = punie_tiny_dir(home)
-    if not is_installed(model_dir):
-        with rich_progress() as progress:
-            install_punie_tiny(home, progress=progress)
+    with rich_progress() as progress:
+        model_dir = install_punie_tiny(home, progress=progress)  # at once when it is installed
     fast, why = find_fast_blas({})
     modes = ["reference", "LD_PRELOAD", "in-process"] if fast else ["reference"]
     print(f"punie-tiny ({model_dir}), f32, {os.cpu_count()} CPUs; fast BLAS: {fast or why}")

@@ -34,8 +34,7 @@ from typing import Any, cast, get_args
 
 from benchmarks.tiny_inference import _run as run_mlx
 from punie_lsp.config import default_punie_home
-from punie_lsp.models import punie_tiny_dir
-from punie_lsp.models.tiny import install_punie_tiny, is_installed
+from punie_lsp.models.tiny import install_punie_tiny
 from punie_lsp.models.tiny.export_gguf import ExportDtype, export_gguf
 from punie_lsp.models.tiny.progress import rich_progress
 from punie_lsp.models.tiny.source import assemble_gguf
@@ -110,10 +109,8 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=None, help="keep the GGUFs here (default: a temp dir)")
     options = parser.parse_args()
     home = options.punie_home or default_punie_home()
-    model_dir = punie_tiny_dir(home)
-    if not is_installed(model_dir):
-        with rich_progress() as progress:
-            install_punie_tiny(home, progress=progress)
+    with rich_progress() as progress:
+        model_dir = install_punie_tiny(home, progress=progress)  # at once when it is installed
     found = shutil.which("llama-bench")
     bench = options.llama_bench or (Path(found) if found else None)
     formats = [f for f in options.formats.split(",") if f]
