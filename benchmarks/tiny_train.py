@@ -63,14 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     def mlx_lm_loss(model: Any, inputs: mx.array, targets: mx.array) -> mx.array:
         return nn.losses.cross_entropy(model(inputs), targets, reduction="mean")
 
-    def punie_loss(model: Any, frozen: mx.array, targets: mx.array, index: mx.array) -> mx.array:
-        hidden = model.model.norm(lora.run_layers(model, frozen, split, len(model.model.layers)))
-        hidden = hidden.reshape(-1, hidden.shape[-1])[index]
-        logits = model.model.embed_tokens.as_linear(hidden)
-        return nn.losses.cross_entropy(logits, targets.reshape(-1)[index], reduction="mean")
-
     full_step = nn.value_and_grad(model, mlx_lm_loss)
-    punie_step = nn.value_and_grad(model, punie_loss)
+    punie_step = nn.value_and_grad(model, lora.model_turn_loss)
     timings: dict[str, list[float]] = {"mlx-lm": [], "punie": [], "punie once": []}
     for number, example in enumerate(examples):
         inputs, targets = mx.array([example.tokens[:-1]]), mx.array([example.tokens[1:]])
@@ -81,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         once = time.perf_counter() - started
         for name, step, step_args in (
             ("mlx-lm", full_step, (inputs, targets)),
-            ("punie", punie_step, (frozen, targets, index)),
+            ("punie", punie_step, (frozen, targets, index, split)),
         ):
             started = time.perf_counter()
             loss, grads = step(model, *step_args)

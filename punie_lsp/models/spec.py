@@ -30,6 +30,7 @@ from punie_lsp.models.openai_compat import PRESETS, openai_compat_model
 from punie_lsp.models.replay import ReplayModel
 from punie_lsp.models.tiny import enable_fast_blas, install_on_first_use
 from punie_lsp.models.tiny.convert import refresh_serving_files
+from punie_lsp.models.tiny.install import PUNIE_TINY_ADAPTER
 
 __all__ = (
     "PUNIE_TINY_ADAPTER",
@@ -58,9 +59,7 @@ SPEC_GRAMMAR = """\
 """The grammar as shown in error messages."""
 
 PUNIE_TINY = "punie-tiny"
-PUNIE_TINY_ADAPTER = Path(__file__).resolve().parent.parent / "data" / "punie-tiny-lora"
-"""The LoRA adapter Punie ships for punie-tiny (trained by `punie model train-tiny` on the seed set):
-`punie-tiny` is the converted base model with it fused in at load; `mlx:<models/punie-tiny>` is the base."""
+
 _HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _OPTIONAL_MODEL = {"mlx-server": "default_model", "llamacpp": "default"}
 

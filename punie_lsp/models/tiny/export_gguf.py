@@ -300,15 +300,14 @@ def export_punie_tiny(
     Raises:
         ExportError: punie-tiny is not installed, or fusing failed.
     """
-    import shutil
     import subprocess
-    import sys
     import tempfile
 
-    from punie_lsp.models.spec import PUNIE_TINY_ADAPTER, punie_tiny_dir
+    from punie_lsp.models.spec import punie_tiny_dir
     from punie_lsp.models.tiny.blas import fast_blas_env
-    from punie_lsp.models.tiny.install import is_installed
+    from punie_lsp.models.tiny.install import PUNIE_TINY_ADAPTER, is_installed
     from punie_lsp.models.tiny.source import assemble_gguf
+    from punie_lsp.models.tiny.train import fuse_command, restore_base_files
 
     base = punie_tiny_dir(punie_home)
     if not is_installed(base):
@@ -317,18 +316,8 @@ def export_punie_tiny(
     out = out.resolve()
     with tempfile.TemporaryDirectory(prefix=".punie-export-", dir=out.parent) as scratch:
         fused = Path(scratch) / "fused"
-        command = [
-            sys.executable,
-            "-m",
-            "mlx_lm",
-            "fuse",
-            "--model",
-            str(base),
-            "--adapter-path",
-            str(adapter),
-        ]
         proc = subprocess.run(
-            [*command, "--save-path", str(fused)],
+            fuse_command(base, adapter, fused),
             capture_output=True,
             text=True,
             env=fast_blas_env(),
@@ -336,6 +325,6 @@ def export_punie_tiny(
         )
         if proc.returncode != 0:
             raise ExportError(f"fusing the adapter failed: {proc.stderr.strip()[-2000:]}")
-        shutil.copyfile(base / "tokenizer_config.json", fused / "tokenizer_config.json")
+        restore_base_files(base, fused)
         reference = assemble_gguf(Path(scratch) / "reference.gguf")
         return export_gguf(fused, out, reference_gguf=reference, dtype=dtype)

@@ -39,6 +39,7 @@ __all__ = (
     "AUTO_INSTALL_ENV",
     "INSTALL_MARKER",
     "MODEL_NAME",
+    "PUNIE_TINY_ADAPTER",
     "REQUIRED_BYTES",
     "InstallError",
     "InstallProgress",
@@ -65,6 +66,11 @@ AUTO_INSTALL_ENV = "PUNIE_AUTO_INSTALL"
 
 _PARTIAL = f".{MODEL_NAME}.partial-"
 _OLD = f".{MODEL_NAME}.old-"
+
+
+PUNIE_TINY_ADAPTER = Path(__file__).resolve().parent.parent.parent / "data" / "punie-tiny-lora"
+"""The LoRA adapter Punie ships for punie-tiny (trained by `punie model train-tiny` on the seed set):
+`punie-tiny` is the converted base model with it fused in at load; `mlx:<models/punie-tiny>` is the base."""
 
 
 class InstallError(UserError):

@@ -45,6 +45,7 @@ __all__ = (
     "bottom_then_top",
     "build_examples",
     "embed",
+    "model_turn_loss",
     "run_layers",
     "train_lora",
     "with_frozen_inputs",
@@ -178,7 +179,7 @@ def _arrays(batch: Sequence[Example]) -> tuple[mx.array, mx.array, mx.array]:
     return mx.stack(hidden), mx.array(targets), mx.array(index)
 
 
-def _loss(model: Any, frozen: mx.array, targets: mx.array, index: mx.array, split: int) -> mx.array:
+def model_turn_loss(model: Any, frozen: mx.array, targets: mx.array, index: mx.array, split: int) -> mx.array:
     """Mean cross-entropy over the trained positions: the top layers, then the LM head only there."""
     hidden = model.model.norm(run_layers(model, frozen, split, len(model.model.layers)))
     hidden = hidden.reshape(-1, hidden.shape[-1])[index]
@@ -194,7 +195,7 @@ def _evaluate(model: Any, examples: Sequence[Example], config: LoraConfig, split
     for batch in batches:
         inputs, targets, index = _arrays(batch)
         n = int(index.size)
-        loss: Any = _loss(model, inputs, targets, index, split)
+        loss: Any = model_turn_loss(model, inputs, targets, index, split)
         total += float(loss.item()) * n
         count += n
     return total / max(count, 1)
@@ -265,7 +266,7 @@ def train_lora(
         [max(config.warmup, 1)],
     )
     optimizer = optim.Adam(learning_rate=schedule)
-    loss_and_grad = nn.value_and_grad(model, _loss)
+    loss_and_grad = nn.value_and_grad(model, model_turn_loss)
     report("valid", {"iteration": 0, "val_loss": _evaluate(model, valid, config, split)})
     model.train()
     batches: list[list[Example]] = []

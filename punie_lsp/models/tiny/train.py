@@ -45,6 +45,8 @@ __all__ = (
     "TrainProgress",
     "TrainProgressCallback",
     "TrainSummary",
+    "fuse_command",
+    "restore_base_files",
     "train_tiny",
 )
 
@@ -328,10 +330,9 @@ def train_tiny(
         train_seconds = time.perf_counter() - tic
         emit(TrainProgress(stage="fuse", iteration=iters, iters=iters))
         tic = time.perf_counter()
-        fuse = [sys.executable, "-m", "mlx_lm", "fuse", "--model", str(base), "--adapter-path", str(adapters)]
-        _run_child([*fuse, "--save-path", str(staging)], env=env, log=log, on_event=on_event)
+        _run_child(fuse_command(base, adapters, staging), env=env, log=log, on_event=on_event)
         fuse_seconds = time.perf_counter() - tic
-        _restore_tokenizer(base, staging)
+        restore_base_files(base, staging)
         summary = TrainSummary(
             model_dir=target,
             adapter_dir=target / "adapters",
@@ -377,8 +378,20 @@ def _steady_mean(seconds: Sequence[float]) -> float:
     return sum(steady) / len(steady) if steady else 0.0
 
 
-def _restore_tokenizer(base: Path, model_dir: Path) -> None:
-    """Make the fused model's tokenizer files exactly the base model's (Punie's Gemma chat template)."""
+def fuse_command(base: Path, adapter: Path, save_path: Path) -> list[str]:
+    """The `mlx_lm fuse` command folding `adapter` into `base`'s float32 weights under `save_path`.
+
+    Run it with `fast_blas_env()`, then `restore_base_files`.
+    """
+    command = [sys.executable, "-m", "mlx_lm", "fuse", "--model", str(base), "--adapter-path", str(adapter)]
+    return [*command, "--save-path", str(save_path)]
+
+
+def restore_base_files(base: Path, model_dir: Path) -> None:
+    """Make a fused model's tokenizer and serving files exactly the base model's.
+
+    mlx-lm re-saves the tokenizer its own way; Punie's Gemma chat template and `punie.json` must survive.
+    """
     for name in TOKENIZER_FILES:
         source, destination = base / name, model_dir / name
         if source.is_file():
