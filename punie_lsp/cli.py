@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NoReturn
 
 import typer
 
@@ -550,7 +550,31 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
-        sys.exit(130)
+        _exit(130)
+    except SystemExit as exit_:
+        _exit(exit_.code)
+
+
+def _exit(code: int | str | None) -> NoReturn:
+    """Exit with `code`; after MLX ran, without C++ static teardown.
+
+    MLX used from a worker thread (the in-process backend generates on one) aborts at interpreter teardown
+    in most runs ("terminate called without an active exception", exit 134) after the work is done. Python's
+    own exit work still runs (`atexit` handlers: thread-pool joins, logging, trace writers), then the
+    process ends without running native destructors. Without MLX loaded, a normal exit.
+    """
+    if "mlx.core" not in sys.modules:
+        sys.exit(code)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    if isinstance(code, str):
+        sys.stderr.write(code + "\n")
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0 if code is None else code)
 
 
 if __name__ == "__main__":
